@@ -1,0 +1,22 @@
+# rds-snapshot-manager developer commands. Each concern keeps its recipes in mk/<concern>.mk.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+PYTHON ?= python3
+VENV := $(ROOT)/.venv
+VPY := $(VENV)/bin/python
+TERRAFORM := $(VENV)/bin/terraform
+
+include mk/python.mk mk/terraform.mk mk/localstack.mk mk/bench.mk
+
+.PHONY: help setup test lint demo
+help: ## List the commands
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-18s %s\n", $$1, $$2}'
+
+setup: setup-python setup-terraform setup-localstack ## Install everything into the repo (.venv, terraform, provider mirror, LocalStack venv); idempotent
+
+test: setup test-python test-terraform test-integration ## Every test: unit, Terraform, integration
+
+lint: setup-python lint-python ## ruff and mypy on lambda_src, tests and tools

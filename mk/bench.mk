@@ -1,0 +1,1 @@
+# Owned by the bench work; filled in by its issue.
