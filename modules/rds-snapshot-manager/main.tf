@@ -1,0 +1,57 @@
+locals {
+  partition  = data.aws_partition.current.partition
+  account_id = data.aws_caller_identity.current.account_id
+  # `name` is deprecated on aws_region in 6.x; `id` holds the region name from 3.x through 6.x.
+  region = data.aws_region.current.id
+
+  # One entry per Lambda function; Prune exists only when deletion is switched on.
+  functions = merge(
+    {
+      create = { handler = "create_handler", description = "Creates the due RDS snapshots of a run." }
+      check  = { handler = "check_handler", description = "Reports whether a run's new snapshots are available." }
+      notify = { handler = "notify_handler", description = "Publishes a run's report to SNS." }
+    },
+    var.delete_old_snapshots ? {
+      prune = { handler = "prune_handler", description = "Deletes expired snapshots managed by this deployment." }
+    } : {}
+  )
+
+  lambda_package = "${path.module}/lambda/rds_snapshot_manager.zip"
+
+  ledger_table_name  = "${var.name}-ledger"
+  state_machine_name = var.name
+
+  # Targets found at run time (tags, S3 list) can be any database in the account and region.
+  selects_dynamically = length(var.selection_tags) > 0 || var.targets_s3_object != null
+
+  # Lambda caps all environment variables of a function at 4 KB; the other variables take at most
+  # about 1 KB (topic ARNs, table name, numbers), so the target lists get the rest.
+  target_env_bytes     = length(jsonencode(var.db_instance_identifiers)) + length(jsonencode(var.db_cluster_identifiers)) + length(jsonencode(var.selection_tags))
+  target_env_max_bytes = 3072
+
+  lambda_environment = {
+    RSM_NAME                    = var.name
+    RSM_LEDGER_TABLE            = aws_dynamodb_table.this.name
+    RSM_REPORT_TOPIC_ARN        = aws_sns_topic.report.arn
+    RSM_FAILURE_TOPIC_ARN       = aws_sns_topic.failure.arn
+    RSM_DB_INSTANCE_IDENTIFIERS = jsonencode(var.db_instance_identifiers)
+    RSM_DB_CLUSTER_IDENTIFIERS  = jsonencode(var.db_cluster_identifiers)
+    RSM_SELECTION_TAGS          = jsonencode(var.selection_tags)
+    RSM_TARGETS_S3_BUCKET       = try(var.targets_s3_object.bucket, "")
+    RSM_TARGETS_S3_KEY          = try(var.targets_s3_object.key, "")
+    RSM_BACKUP_INTERVAL_HOURS   = tostring(var.backup_interval_hours)
+    RSM_RETENTION_DAYS          = tostring(var.retention_days)
+    RSM_DELETE_OLD_SNAPSHOTS    = tostring(var.delete_old_snapshots)
+    RSM_MIN_SNAPSHOTS_TO_KEEP   = tostring(var.min_snapshots_to_keep)
+    RSM_DRY_RUN                 = tostring(var.dry_run)
+    RSM_LOG_LEVEL               = var.log_level
+    RSM_LEDGER_TTL_DAYS         = tostring(var.ledger_ttl_days)
+    RSM_WAIT_TIMEOUT_SECONDS    = tostring(var.wait_timeout_minutes * 60)
+    RSM_MANUAL_SNAPSHOT_QUOTA   = tostring(var.manual_snapshot_quota)
+    RSM_MAX_CONCURRENCY         = tostring(var.api_concurrency)
+  }
+
+  # The Check loop stops itself after wait_timeout_minutes; the execution timeout adds an hour for
+  # Create, Prune and Notify, so only a stuck run times out (and raises the timed-out alarm).
+  execution_timeout_seconds = var.wait_timeout_minutes * 60 + 3600
+}

@@ -1,0 +1,54 @@
+output "state_machine_arn" {
+  description = "ARN of the state machine that runs one snapshot cycle; start an execution for an extra run (input {\"dry_run\": true} forces a dry run)."
+  value       = try(aws_sfn_state_machine.this.arn, null)
+}
+
+output "state_machine_name" {
+  description = "Name of the state machine."
+  value       = try(aws_sfn_state_machine.this.name, null)
+}
+
+output "report_topic_arn" {
+  description = "ARN of the SNS topic that receives every run's report."
+  value       = try(aws_sns_topic.report.arn, null)
+}
+
+output "failure_topic_arn" {
+  description = "ARN of the SNS topic that receives reports of runs with failures, and the execution alarms."
+  value       = try(aws_sns_topic.failure.arn, null)
+}
+
+output "dynamodb_table_name" {
+  description = "Name of the DynamoDB ledger table holding the run history."
+  value       = try(aws_dynamodb_table.this.name, null)
+}
+
+output "dynamodb_table_arn" {
+  description = "ARN of the DynamoDB ledger table."
+  value       = try(aws_dynamodb_table.this.arn, null)
+}
+
+output "schedule_rule_arn" {
+  description = "ARN of the EventBridge rule that starts the runs."
+  value       = try(aws_cloudwatch_event_rule.schedule.arn, null)
+}
+
+output "lambda_function_arns" {
+  description = "ARNs of the Lambda functions, by step: create, check, notify and, when delete_old_snapshots is true, prune."
+  value       = try({ for key, function in aws_lambda_function.this : key => function.arn }, null)
+}
+
+output "lambda_role_arns" {
+  description = "ARNs of the functions' IAM roles, by step."
+  value       = try({ for key, role in aws_iam_role.lambda : key => role.arn }, null)
+}
+
+output "log_group_names" {
+  description = "CloudWatch log groups, by step, plus state_machine."
+  value       = try(merge({ for key, group in aws_cloudwatch_log_group.lambda : key => group.name }, { state_machine = aws_cloudwatch_log_group.state_machine.name }), null)
+}
+
+output "alarm_arns" {
+  description = "ARNs of the CloudWatch alarms on failed and timed-out executions."
+  value       = try({ for key, alarm in aws_cloudwatch_metric_alarm.executions : key => alarm.arn }, null)
+}

@@ -1,0 +1,55 @@
+locals {
+  # Retry transient Lambda service errors with exponential backoff (2, 4, 8, 16, 32 s).
+  lambda_retry = [{
+    ErrorEquals = [
+      "Lambda.ServiceException",
+      "Lambda.AWSLambdaException",
+      "Lambda.SdkClientException",
+      "Lambda.TooManyRequestsException",
+    ]
+    IntervalSeconds = 2
+    MaxAttempts     = 5
+    BackoffRate     = 2
+  }]
+
+  # Decoding checks the rendered template is JSON at plan time; encoding normalizes whitespace.
+  state_machine_definition = jsonencode(jsondecode(templatefile("${path.module}/templates/state_machine.asl.json", {
+    name                      = var.name
+    execution_timeout_seconds = local.execution_timeout_seconds
+    poll_interval_seconds     = var.poll_interval_seconds
+    lambda_retry              = jsonencode(local.lambda_retry)
+    create_function_arn       = aws_lambda_function.this["create"].arn
+    check_function_arn        = aws_lambda_function.this["check"].arn
+    notify_function_arn       = aws_lambda_function.this["notify"].arn
+    prune_function_arn        = try(aws_lambda_function.this["prune"].arn, "")
+  })))
+}
+
+resource "aws_cloudwatch_log_group" "state_machine" {
+  # The vendedlogs prefix keeps the CloudWatch Logs resource policy Step Functions writes small.
+  name              = "/aws/vendedlogs/states/${local.state_machine_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sfn_state_machine" "this" {
+  name       = local.state_machine_name
+  role_arn   = aws_iam_role.state_machine.arn
+  definition = local.state_machine_definition
+
+  logging_configuration {
+    # Payloads carry only run ids and counts (details live in the ledger), so they are safe to log.
+    log_destination        = "${aws_cloudwatch_log_group.state_machine.arn}:*"
+    include_execution_data = true
+    level                  = "ALL"
+  }
+
+  tracing_configuration {
+    enabled = true
+  }
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy.state_machine]
+}

@@ -1,0 +1,305 @@
+################################################################################
+# Naming and tags
+################################################################################
+
+variable "name" {
+  description = "Prefix of every resource, and the value of the ManagedBy tag on the snapshots this deployment creates and may delete. Several deployments can share an account and region under different names."
+  type        = string
+  default     = "rds-snapshot-manager"
+
+  validation {
+    # 32 leaves room for the longest suffix ("-notify") within the 64-character limit of Lambda
+    # function and IAM role names, and keeps snapshot identifiers short.
+    condition     = length(var.name) <= 32 && can(regex("^[a-z]([a-z0-9-]*[a-z0-9])?$", var.name)) && !strcontains(var.name, "--")
+    error_message = "name must be 1 to 32 characters: lowercase letters, digits and single hyphens, starting with a letter and not ending with a hyphen; got \"${var.name}\"."
+  }
+}
+
+variable "tags" {
+  description = "Tags on every resource the module creates."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for key, value in var.tags : length(key) >= 1 && length(key) <= 128 && length(value) <= 256 && !startswith(lower(key), "aws:")])
+    error_message = "tags must have keys of 1 to 128 characters not starting with \"aws:\" and values of at most 256 characters; got keys ${jsonencode(keys(var.tags))}."
+  }
+}
+
+################################################################################
+# Targets: which databases are snapshotted
+################################################################################
+
+variable "db_instance_identifiers" {
+  description = "RDS DB instances to snapshot."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.db_instance_identifiers : length(id) <= 63 && can(regex("^[a-zA-Z]([a-zA-Z0-9-]*[a-zA-Z0-9])?$", id)) && !strcontains(id, "--")])
+    error_message = "db_instance_identifiers must be RDS identifiers: 1 to 63 letters, digits or hyphens, starting with a letter, without \"--\" or a trailing hyphen; got ${jsonencode([for id in var.db_instance_identifiers : id if !(length(id) <= 63 && can(regex("^[a-zA-Z]([a-zA-Z0-9-]*[a-zA-Z0-9])?$", id)) && !strcontains(id, "--"))])}."
+  }
+
+  validation {
+    condition     = length(distinct(var.db_instance_identifiers)) == length(var.db_instance_identifiers)
+    error_message = "db_instance_identifiers must not repeat an identifier; got ${jsonencode(var.db_instance_identifiers)}."
+  }
+}
+
+variable "db_cluster_identifiers" {
+  description = "Aurora and Multi-AZ DB clusters to snapshot, at cluster level."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.db_cluster_identifiers : length(id) <= 63 && can(regex("^[a-zA-Z]([a-zA-Z0-9-]*[a-zA-Z0-9])?$", id)) && !strcontains(id, "--")])
+    error_message = "db_cluster_identifiers must be RDS identifiers: 1 to 63 letters, digits or hyphens, starting with a letter, without \"--\" or a trailing hyphen; got ${jsonencode([for id in var.db_cluster_identifiers : id if !(length(id) <= 63 && can(regex("^[a-zA-Z]([a-zA-Z0-9-]*[a-zA-Z0-9])?$", id)) && !strcontains(id, "--"))])}."
+  }
+
+  validation {
+    condition     = length(distinct(var.db_cluster_identifiers)) == length(var.db_cluster_identifiers)
+    error_message = "db_cluster_identifiers must not repeat an identifier; got ${jsonencode(var.db_cluster_identifiers)}."
+  }
+}
+
+variable "selection_tags" {
+  description = "Also select every DB instance and cluster that carries all of these tags (key = value)."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = alltrue([for key, value in var.selection_tags : length(key) >= 1 && length(key) <= 128 && length(value) <= 256])
+    error_message = "selection_tags must have keys of 1 to 128 characters and values of at most 256 characters; got keys ${jsonencode(keys(var.selection_tags))}."
+  }
+}
+
+variable "targets_s3_object" {
+  description = "Also read identifiers from this S3 object: a text file, one identifier per line (LF or CRLF); blank lines and lines starting with # are ignored."
+  type = object({
+    bucket = string
+    key    = string
+  })
+  default = null
+
+  validation {
+    condition     = var.targets_s3_object == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.targets_s3_object.bucket))
+    error_message = "targets_s3_object.bucket must be an S3 bucket name: 3 to 63 lowercase letters, digits, dots or hyphens, starting and ending with a letter or digit; got \"${try(var.targets_s3_object.bucket, "")}\"."
+  }
+
+  validation {
+    condition     = var.targets_s3_object == null || (length(try(var.targets_s3_object.key, "")) >= 1 && length(try(var.targets_s3_object.key, "")) <= 1024 && !startswith(try(var.targets_s3_object.key, ""), "/"))
+    error_message = "targets_s3_object.key must be an S3 object key of 1 to 1024 characters, without a leading \"/\"; got \"${try(var.targets_s3_object.key, "")}\"."
+  }
+}
+
+################################################################################
+# Schedule and retention
+################################################################################
+
+variable "schedule_expression" {
+  description = "EventBridge schedule of the runs: cron(minutes hours day-of-month month day-of-week year) or rate(N unit)."
+  type        = string
+  default     = "cron(0 1 * * ? *)"
+
+  validation {
+    condition     = can(regex("^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$", var.schedule_expression)) || can(regex("^rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)$", var.schedule_expression))
+    error_message = "schedule_expression must be cron() with six fields, e.g. \"cron(0 1 * * ? *)\", or rate(N unit), e.g. \"rate(1 day)\" or \"rate(12 hours)\"; got \"${var.schedule_expression}\"."
+  }
+}
+
+variable "backup_interval_hours" {
+  description = "Take a new snapshot of a database only if its newest managed snapshot is older than this many hours. Fractions are allowed."
+  type        = number
+  default     = 24
+
+  validation {
+    condition     = var.backup_interval_hours > 0 && var.backup_interval_hours <= 8760
+    error_message = "backup_interval_hours must be greater than 0 and at most 8760 (one year); got ${var.backup_interval_hours}."
+  }
+}
+
+variable "retention_days" {
+  description = "Managed snapshots older than this many days are deleted (fractions are allowed, e.g. 0.5)."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.retention_days > 0 && var.retention_days <= 3650
+    error_message = "retention_days must be greater than 0 and at most 3650 (ten years); got ${var.retention_days}."
+  }
+}
+
+variable "delete_old_snapshots" {
+  description = "Delete expired managed snapshots. false creates no Prune function, permission or state; history stays in DynamoDB."
+  type        = bool
+  default     = true
+}
+
+variable "min_snapshots_to_keep" {
+  description = "Never delete the newest N managed snapshots of a database, whatever their age."
+  type        = number
+  default     = 1
+
+  validation {
+    condition     = var.min_snapshots_to_keep >= 0 && var.min_snapshots_to_keep <= 1000 && floor(var.min_snapshots_to_keep) == var.min_snapshots_to_keep
+    error_message = "min_snapshots_to_keep must be a whole number from 0 to 1000; got ${var.min_snapshots_to_keep}."
+  }
+}
+
+variable "dry_run" {
+  description = "Report what would be created and deleted, and change nothing."
+  type        = bool
+  default     = false
+}
+
+variable "manual_snapshot_quota" {
+  description = "Manual snapshots allowed per account and region, used when RDS DescribeAccountAttributes is unavailable. The AWS default is 100."
+  type        = number
+  default     = 100
+
+  validation {
+    condition     = var.manual_snapshot_quota >= 1 && var.manual_snapshot_quota <= 100000 && floor(var.manual_snapshot_quota) == var.manual_snapshot_quota
+    error_message = "manual_snapshot_quota must be a whole number from 1 to 100000; got ${var.manual_snapshot_quota}."
+  }
+}
+
+variable "api_concurrency" {
+  description = "Create and delete calls a function makes at the same time."
+  type        = number
+  default     = 8
+
+  validation {
+    condition     = var.api_concurrency >= 1 && var.api_concurrency <= 32 && floor(var.api_concurrency) == var.api_concurrency
+    error_message = "api_concurrency must be a whole number from 1 to 32; got ${var.api_concurrency}."
+  }
+}
+
+################################################################################
+# Run history (DynamoDB ledger)
+################################################################################
+
+variable "ledger_ttl_days" {
+  description = "Days a run's history stays in the DynamoDB ledger before TTL removes it."
+  type        = number
+  default     = 400
+
+  validation {
+    condition     = var.ledger_ttl_days >= 1 && var.ledger_ttl_days <= 3650 && floor(var.ledger_ttl_days) == var.ledger_ttl_days
+    error_message = "ledger_ttl_days must be a whole number from 1 to 3650; got ${var.ledger_ttl_days}."
+  }
+}
+
+################################################################################
+# Waiting for new snapshots (Check loop)
+################################################################################
+
+variable "wait_timeout_minutes" {
+  description = "How long a run waits for its new snapshots to become available before it reports them as still creating."
+  type        = number
+  default     = 120
+
+  validation {
+    condition     = var.wait_timeout_minutes >= 1 && var.wait_timeout_minutes <= 1440 && floor(var.wait_timeout_minutes) == var.wait_timeout_minutes
+    error_message = "wait_timeout_minutes must be a whole number from 1 to 1440 (one day); got ${var.wait_timeout_minutes}."
+  }
+}
+
+variable "poll_interval_seconds" {
+  description = "Seconds between two checks of the new snapshots' status."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.poll_interval_seconds >= 1 && var.poll_interval_seconds <= 3600 && floor(var.poll_interval_seconds) == var.poll_interval_seconds
+    error_message = "poll_interval_seconds must be a whole number from 1 to 3600; got ${var.poll_interval_seconds}."
+  }
+}
+
+################################################################################
+# Notifications
+################################################################################
+
+variable "notification_emails" {
+  description = "Email addresses subscribed to both the report and the failure topic. Each must confirm the subscription."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for email in var.notification_emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", email))])
+    error_message = "notification_emails must be email addresses like ops@example.com; got ${jsonencode([for email in var.notification_emails : email if !can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", email))])}."
+  }
+}
+
+################################################################################
+# Lambda functions
+################################################################################
+
+variable "lambda_runtime" {
+  description = "Lambda runtime of the four functions."
+  type        = string
+  default     = "python3.13"
+
+  validation {
+    condition     = can(regex("^python3\\.[0-9]+$", var.lambda_runtime))
+    error_message = "lambda_runtime must be a Python 3 Lambda runtime such as \"python3.13\"; got \"${var.lambda_runtime}\"."
+  }
+}
+
+variable "lambda_timeout" {
+  description = "Timeout of each Lambda function, in seconds."
+  type        = number
+  default     = 300
+
+  validation {
+    condition     = var.lambda_timeout >= 10 && var.lambda_timeout <= 900 && floor(var.lambda_timeout) == var.lambda_timeout
+    error_message = "lambda_timeout must be a whole number of seconds from 10 to 900; got ${var.lambda_timeout}."
+  }
+}
+
+variable "lambda_memory_size" {
+  description = "Memory of each Lambda function, in MB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = var.lambda_memory_size >= 128 && var.lambda_memory_size <= 10240 && floor(var.lambda_memory_size) == var.lambda_memory_size
+    error_message = "lambda_memory_size must be a whole number of MB from 128 to 10240; got ${var.lambda_memory_size}."
+  }
+}
+
+variable "log_level" {
+  description = "Log level of the functions: DEBUG, INFO, WARNING, ERROR or CRITICAL."
+  type        = string
+  default     = "INFO"
+
+  validation {
+    condition     = contains(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"], var.log_level)
+    error_message = "log_level must be one of DEBUG, INFO, WARNING, ERROR or CRITICAL; got \"${var.log_level}\"."
+  }
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' and the state machine's log groups, in days; one of the values CloudWatch Logs accepts."
+  type        = number
+  default     = 365
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653; got ${var.log_retention_days}."
+  }
+}
+
+################################################################################
+# Encryption
+################################################################################
+
+variable "kms_key_arn" {
+  description = "ARN of a customer-managed KMS key for the SNS topics, the DynamoDB table, the log groups and the functions' environment. null uses AWS-managed encryption. The key policy must allow the logs, sns, dynamodb and cloudwatch service principals."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias); got \"${coalesce(var.kms_key_arn, "null")}\"."
+  }
+}
