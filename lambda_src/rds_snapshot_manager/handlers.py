@@ -1,25 +1,42 @@
-"""Lambda entry points, one per state of the state machine (placeholder until the engine lands)."""
+"""Lambda entry points, one per state (ARCHITECTURE.md): parse the state, run a service, return a
+small dict. The state machine stores each result under its own key; details live in the ledger."""
 
 from __future__ import annotations
 
+import functools
+from datetime import UTC, datetime
 from typing import Any
+
+from rds_snapshot_manager import logs
+from rds_snapshot_manager.clients import Clients
+from rds_snapshot_manager.services.engine import Engine
+from rds_snapshot_manager.services.run import RunContext
+from rds_snapshot_manager.settings import Settings
+
+
+@functools.cache
+def engine() -> Engine:
+    """Built once per container, on the first invocation (settings fail fast here)."""
+    settings = Settings.from_env()
+    logs.configure(settings.log_level)
+    return Engine.build(settings, Clients(settings.max_concurrency))
+
+
+def _context(event: dict[str, Any]) -> RunContext:
+    return RunContext.from_event(event, engine().settings, datetime.now(UTC))
 
 
 def create_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Create: snapshots due targets."""
-    return {"created": 0, "skipped": 0, "failed": 0, "dry_run": True}
+    return engine().create.run(_context(event)).summary()
 
 
 def check_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Check: reports this run's snapshots still creating."""
-    return {"creating": 0, "available": 0, "failed": 0, "done": True, "timed_out": False}
+    return engine().check.run(_context(event)).summary()
 
 
 def prune_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Prune: deletes expired managed snapshots."""
-    return {"deleted": 0, "failed": 0, "kept": 0}
+    return engine().prune.run(_context(event)).summary()
 
 
 def notify_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    """Notify: publishes the run report."""
-    return {"status": "OK", "published": False}
+    return engine().notify.run(_context(event)).summary()

@@ -1,0 +1,236 @@
+"""The DynamoDB ledger: one partition per run holds the run, its targets and its deletions.
+
+Items and access patterns are documented in docs/ARCHITECTURE.md ("Ledger"). Writes are batched
+(25 per BatchWriteItem), reads are paginated Queries on one partition; nothing scans.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+from rds_snapshot_manager.domain.model import (
+    Deletion,
+    Outcome,
+    SourceRef,
+    SourceType,
+    TargetOutcome,
+)
+from rds_snapshot_manager.iterables import chunked
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+BATCH_SIZE = 25
+MAX_BATCH_ATTEMPTS = 8
+RUN_SK = "RUN"
+TARGET_PREFIX = "TARGET#"
+DELETION_PREFIX = "DELETED#"
+
+
+class LedgerError(RuntimeError):
+    """The ledger could not be written; the Task fails and the state machine retries it."""
+
+
+@dataclass
+class RunRecord:
+    """Everything the ledger holds about one run."""
+
+    run_id: str
+    started_at: str = ""
+    dry_run: bool = False
+    published_at: str = ""
+    outcomes: list[TargetOutcome] = field(default_factory=list)
+    deletions: list[Deletion] = field(default_factory=list)
+
+
+def _pk(run_id: str) -> str:
+    return f"RUN#{run_id}"
+
+
+def _encode(item: Mapping[str, Any]) -> dict[str, Any]:
+    encoded: dict[str, Any] = {}
+    for key, value in item.items():
+        if isinstance(value, bool):
+            encoded[key] = {"BOOL": value}
+        elif isinstance(value, int | float):
+            encoded[key] = {"N": str(value)}
+        else:
+            encoded[key] = {"S": str(value)}
+    return encoded
+
+
+def _decode(item: Mapping[str, Any]) -> dict[str, Any]:
+    decoded: dict[str, Any] = {}
+    for key, value in item.items():
+        if "BOOL" in value:
+            decoded[key] = value["BOOL"]
+        elif "N" in value:
+            decoded[key] = float(value["N"])
+        else:
+            decoded[key] = value.get("S", "")
+    return decoded
+
+
+class LedgerAdapter:
+    def __init__(self, client: DynamoDBClient, table: str, ttl_days: float) -> None:
+        self._client = client
+        self._table = table
+        self._ttl = timedelta(days=ttl_days)
+
+    def _expires_at(self, now: datetime) -> int:
+        return int((now + self._ttl).timestamp())
+
+    # -- writes ----------------------------------------------------------------------------------
+    def start_run(self, run_id: str, started_at: str, dry_run: bool, now: datetime) -> bool:
+        """Records the run once. False when it already exists: this Create is a retry."""
+        item = {
+            "pk": _pk(run_id),
+            "sk": RUN_SK,
+            "run_id": run_id,
+            "started_at": started_at,
+            "dry_run": dry_run,
+            "expires_at": self._expires_at(now),
+        }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_encode(item),
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def mark_published(self, run_id: str, now: datetime) -> bool:
+        """Notes that the report went out. False when an earlier attempt already did."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_encode({"pk": _pk(run_id), "sk": RUN_SK}),
+                UpdateExpression=(
+                    "SET published_at = :t, expires_at = if_not_exists(expires_at, :e)"
+                ),
+                ConditionExpression="attribute_not_exists(published_at)",
+                ExpressionAttributeValues=_encode(
+                    {":t": now.isoformat(), ":e": self._expires_at(now)}
+                ),
+            )
+        except ClientError as error:
+            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def record_outcomes(
+        self, run_id: str, outcomes: Iterable[TargetOutcome], now: datetime
+    ) -> None:
+        """One item per target; re-recording (a retry, or Check's status update) overwrites."""
+        expires_at = self._expires_at(now)
+        self._put_all(
+            {
+                "pk": _pk(run_id),
+                "sk": f"{TARGET_PREFIX}{o.key}",
+                "source_id": o.source_id,
+                "source_type": str(o.source_type or ""),
+                "outcome": str(o.outcome),
+                "snapshot_id": o.snapshot_id,
+                "status": o.status,
+                "reason": o.reason,
+                "error_code": o.error_code,
+                "message": o.message,
+                "updated_at": now.isoformat(),
+                "expires_at": expires_at,
+            }
+            for o in outcomes
+        )
+
+    def record_deletions(self, run_id: str, deletions: Iterable[Deletion], now: datetime) -> None:
+        expires_at = self._expires_at(now)
+        self._put_all(
+            {
+                "pk": _pk(run_id),
+                "sk": f"{DELETION_PREFIX}{d.source.source_type}#{d.snapshot_id}",
+                "snapshot_id": d.snapshot_id,
+                "source_id": d.source.source_id,
+                "source_type": str(d.source.source_type),
+                "deleted": d.deleted,
+                "error_code": d.error_code,
+                "message": d.message,
+                "updated_at": now.isoformat(),
+                "expires_at": expires_at,
+            }
+            for d in deletions
+        )
+
+    def _put_all(self, items: Iterable[Mapping[str, Any]]) -> None:
+        for batch in chunked(items, BATCH_SIZE):
+            self._write_batch([{"PutRequest": {"Item": _encode(item)}} for item in batch])
+
+    def _write_batch(self, requests: Sequence[Any]) -> None:
+        pending = list(requests)
+        for attempt in range(MAX_BATCH_ATTEMPTS):
+            response = self._client.batch_write_item(RequestItems={self._table: pending})
+            pending = list(response.get("UnprocessedItems", {}).get(self._table, []))
+            if not pending:
+                return
+            time.sleep(min(0.05 * 2**attempt, 2.0))
+        raise LedgerError(f"{len(pending)} ledger writes stayed unprocessed in {self._table}")
+
+    # -- reads -----------------------------------------------------------------------------------
+    def read_run(self, run_id: str, targets_only: bool = False) -> RunRecord:
+        """The run's items by paginated Query on its partition (never a Scan)."""
+        condition = "pk = :pk"
+        values: dict[str, Any] = {":pk": _pk(run_id)}
+        if targets_only:
+            condition += " AND begins_with(sk, :prefix)"
+            values[":prefix"] = TARGET_PREFIX
+        pages = self._client.get_paginator("query").paginate(
+            TableName=self._table,
+            KeyConditionExpression=condition,
+            ExpressionAttributeValues=_encode(values),
+        )
+        record = RunRecord(run_id)
+        for page in pages:
+            for raw in page.get("Items", []):
+                self._add(record, _decode(raw))
+        return record
+
+    @staticmethod
+    def _add(record: RunRecord, item: Mapping[str, Any]) -> None:
+        sk = str(item["sk"])
+        if sk == RUN_SK:
+            record.started_at = str(item.get("started_at", ""))
+            record.dry_run = bool(item.get("dry_run", False))
+            record.published_at = str(item.get("published_at", ""))
+        elif sk.startswith(TARGET_PREFIX):
+            source_type = item.get("source_type")
+            record.outcomes.append(
+                TargetOutcome(
+                    source_id=item["source_id"],
+                    source_type=SourceType(source_type) if source_type else None,
+                    outcome=Outcome(item["outcome"]),
+                    snapshot_id=item.get("snapshot_id", ""),
+                    status=item.get("status", ""),
+                    reason=item.get("reason", ""),
+                    error_code=item.get("error_code", ""),
+                    message=item.get("message", ""),
+                )
+            )
+        elif sk.startswith(DELETION_PREFIX):
+            record.deletions.append(
+                Deletion(
+                    snapshot_id=item["snapshot_id"],
+                    source=SourceRef(SourceType(item["source_type"]), item["source_id"]),
+                    deleted=bool(item["deleted"]),
+                    error_code=item.get("error_code", ""),
+                    message=item.get("message", ""),
+                )
+            )

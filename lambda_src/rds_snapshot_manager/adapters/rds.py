@@ -1,0 +1,200 @@
+"""RDS: describes (one paginated pass, tags from TagList), creates, deletes, status checks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from rds_snapshot_manager.adapters import error_code, error_message
+from rds_snapshot_manager.domain.model import (
+    Database,
+    Deletion,
+    Quota,
+    Snapshot,
+    SourceRef,
+    SourceType,
+    TargetOutcome,
+)
+from rds_snapshot_manager.iterables import chunked
+
+if TYPE_CHECKING:
+    from mypy_boto3_rds import RDSClient
+    from mypy_boto3_rds.type_defs import PaginatorConfigTypeDef, TagTypeDef
+
+PAGE: PaginatorConfigTypeDef = {"PageSize": 100}
+# Filter values per describe call when Check looks up this run's snapshots by id.
+IDS_PER_CALL = 100
+ALREADY_EXISTS = frozenset({"DBSnapshotAlreadyExists", "DBClusterSnapshotAlreadyExistsFault"})
+NOT_FOUND = frozenset({"DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClusterNotFoundFault"})
+INVALID_STATE = frozenset(
+    {"InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault"}
+)
+QUOTA_EXCEEDED = frozenset({"SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"})
+TAG_MANAGED_BY = "ManagedBy"
+TAG_RUN_ID = "RunId"
+
+# Field names per snapshot kind in the RDS API.
+_SNAPSHOT_API = {
+    SourceType.INSTANCE: ("describe_db_snapshots", "DBSnapshots", "DBSnapshotIdentifier",
+                          "DBInstanceIdentifier", "db-snapshot-id"),
+    SourceType.CLUSTER: ("describe_db_cluster_snapshots", "DBClusterSnapshots",
+                         "DBClusterSnapshotIdentifier", "DBClusterIdentifier",
+                         "db-cluster-snapshot-id"),
+}  # fmt: skip
+
+logger = logging.getLogger(__name__)
+
+
+def _tags(tag_list: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
+    return {str(tag["Key"]): str(tag.get("Value", "")) for tag in tag_list or ()}
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.astimezone(UTC) if value is not None else None
+
+
+class RdsAdapter:
+    def __init__(self, client: RDSClient) -> None:
+        self._client = client
+
+    # -- databases -------------------------------------------------------------------------------
+    def instances(self) -> list[Database]:
+        pages = self._client.get_paginator("describe_db_instances").paginate(PaginationConfig=PAGE)
+        return [
+            Database(
+                ref=SourceRef(SourceType.INSTANCE, item["DBInstanceIdentifier"]),
+                status=item.get("DBInstanceStatus", ""),
+                tags=tuple(sorted(_tags(item.get("TagList")).items())),
+                cluster_id=item.get("DBClusterIdentifier") or None,
+            )
+            for page in pages
+            for item in page.get("DBInstances", [])
+        ]
+
+    def clusters(self) -> list[Database]:
+        pages = self._client.get_paginator("describe_db_clusters").paginate(PaginationConfig=PAGE)
+        return [
+            Database(
+                ref=SourceRef(SourceType.CLUSTER, item["DBClusterIdentifier"]),
+                status=item.get("Status", ""),
+                tags=tuple(sorted(_tags(item.get("TagList")).items())),
+            )
+            for page in pages
+            for item in page.get("DBClusters", [])
+        ]
+
+    # -- snapshots -------------------------------------------------------------------------------
+    def manual_snapshots(self, source_type: SourceType) -> Iterator[Snapshot]:
+        """Every manual snapshot of one kind, 100 per call, tags read from TagList."""
+        operation, key, _, _, _ = _SNAPSHOT_API[source_type]
+        pages = self._client.get_paginator(operation).paginate(  # type: ignore[call-overload]
+            SnapshotType="manual", PaginationConfig=PAGE
+        )
+        for page in pages:
+            for item in page.get(key, []):
+                yield self._snapshot(source_type, item)
+
+    def snapshot_statuses(self, source_type: SourceType, ids: Sequence[str]) -> dict[str, str]:
+        """Status by id of the given snapshots only (Filters on the ids, 100 per call)."""
+        operation, key, id_field, _, filter_name = _SNAPSHOT_API[source_type]
+        statuses: dict[str, str] = {}
+        for chunk in chunked(ids, IDS_PER_CALL):
+            pages = self._client.get_paginator(operation).paginate(  # type: ignore[call-overload]
+                Filters=[{"Name": filter_name, "Values": list(chunk)}], PaginationConfig=PAGE
+            )
+            for page in pages:
+                for item in page.get(key, []):
+                    statuses[item[id_field]] = item.get("Status", "")
+        return statuses
+
+    @staticmethod
+    def _snapshot(source_type: SourceType, item: Mapping[str, Any]) -> Snapshot:
+        _, _, id_field, source_field, _ = _SNAPSHOT_API[source_type]
+        tags = _tags(item.get("TagList"))
+        return Snapshot(
+            snapshot_id=item[id_field],
+            source=SourceRef(source_type, item.get(source_field, "")),
+            status=item.get("Status", ""),
+            created_at=_utc(item.get("SnapshotCreateTime")),
+            managed_by=tags.get(TAG_MANAGED_BY),
+            run_id=tags.get(TAG_RUN_ID),
+        )
+
+    def quota(self) -> Quota | None:
+        """The account's manual snapshot quotas, or None when the API does not answer."""
+        try:
+            response = self._client.describe_account_attributes()
+        except (ClientError, BotoCoreError, NotImplementedError) as error:
+            # moto raises NotImplementedError; some partitions and emulators refuse the call.
+            logger.warning(
+                "DescribeAccountAttributes unavailable, using the fallback quota: %s", error
+            )
+            return None
+        limits = {q["AccountQuotaName"]: int(q["Max"]) for q in response.get("AccountQuotas", [])}
+        if "ManualSnapshots" not in limits:
+            return None
+        return Quota(
+            limits["ManualSnapshots"],
+            limits.get("ManualClusterSnapshots", limits["ManualSnapshots"]),
+        )
+
+    # -- changes ---------------------------------------------------------------------------------
+    def create_snapshot(
+        self, source: SourceRef, snapshot_id: str, tags: Mapping[str, str]
+    ) -> TargetOutcome:
+        """Creates the snapshot with its tags in the same call; AlreadyExists means a retry of
+        this run already made it, which is success."""
+        tag_list: list[TagTypeDef] = [{"Key": key, "Value": value} for key, value in tags.items()]
+        try:
+            if source.source_type is SourceType.INSTANCE:
+                status = self._client.create_db_snapshot(
+                    DBInstanceIdentifier=source.source_id,
+                    DBSnapshotIdentifier=snapshot_id,
+                    Tags=tag_list,
+                )["DBSnapshot"].get("Status", "creating")
+            else:
+                status = self._client.create_db_cluster_snapshot(
+                    DBClusterIdentifier=source.source_id,
+                    DBClusterSnapshotIdentifier=snapshot_id,
+                    Tags=tag_list,
+                )["DBClusterSnapshot"].get("Status", "creating")
+        except ClientError as error:
+            code, message = error_code(error), error_message(error)
+            if code in ALREADY_EXISTS:
+                return TargetOutcome.created(source, snapshot_id, "creating")
+            if code in INVALID_STATE:
+                return TargetOutcome.skipped(
+                    source, f"{source.source_type} state forbids a snapshot: {message}"
+                )
+            if code in NOT_FOUND:
+                return TargetOutcome.failed(
+                    source.source_id, source.source_type, "NotFound", message
+                )
+            if code in QUOTA_EXCEEDED:
+                return TargetOutcome.failed(
+                    source.source_id, source.source_type, "SnapshotQuotaExceeded", message
+                )
+            return TargetOutcome.failed(source.source_id, source.source_type, code, message)
+        return TargetOutcome.created(source, snapshot_id, status)
+
+    def delete_snapshot(self, snapshot: Snapshot) -> Deletion:
+        try:
+            if snapshot.source.source_type is SourceType.INSTANCE:
+                self._client.delete_db_snapshot(DBSnapshotIdentifier=snapshot.snapshot_id)
+            else:
+                self._client.delete_db_cluster_snapshot(
+                    DBClusterSnapshotIdentifier=snapshot.snapshot_id
+                )
+        except ClientError as error:
+            return Deletion(
+                snapshot.snapshot_id,
+                snapshot.source,
+                False,
+                error_code(error),
+                error_message(error),
+            )
+        return Deletion(snapshot.snapshot_id, snapshot.source, True)

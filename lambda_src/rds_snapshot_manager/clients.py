@@ -1,0 +1,57 @@
+"""Lazy, cached boto3 clients with adaptive retries, injectable so tests control them."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_rds import RDSClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_sns import SNSClient
+
+
+class Clients:
+    """One client per service, created on first use and reused for the life of the container.
+
+    Tests pass ready-made clients (moto, Stubber, fault-injecting) as keyword arguments.
+    """
+
+    def __init__(self, max_concurrency: int = 8, **clients: Any) -> None:
+        # The pool must hold every concurrent create/delete call, or urllib3 drops connections.
+        self._config = Config(
+            retries={"mode": "adaptive", "max_attempts": 10},
+            max_pool_connections=max(10, max_concurrency + 2),
+        )
+        self._clients: dict[str, Any] = dict(clients)
+        self._lock = threading.Lock()
+
+    def _get(self, service: str) -> Any:
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(service, config=self._config)  # type: ignore[call-overload]
+            return self._clients[service]
+
+    @property
+    def rds(self) -> RDSClient:
+        client: RDSClient = self._get("rds")
+        return client
+
+    @property
+    def dynamodb(self) -> DynamoDBClient:
+        client: DynamoDBClient = self._get("dynamodb")
+        return client
+
+    @property
+    def sns(self) -> SNSClient:
+        client: SNSClient = self._get("sns")
+        return client
+
+    @property
+    def s3(self) -> S3Client:
+        client: S3Client = self._get("s3")
+        return client

@@ -1,0 +1,111 @@
+"""Value objects shared by the domain, the adapters and the services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+# The status a dry run reports for the snapshot it would have created.
+DRY_RUN_STATUS = "not created (dry run)"
+
+
+class SourceType(StrEnum):
+    INSTANCE = "instance"
+    CLUSTER = "cluster"
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+class SnapshotStatus(StrEnum):
+    CREATING = "creating"
+    AVAILABLE = "available"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class SourceRef:
+    """A database the tool snapshots: an instance, or a cluster (snapshotted at cluster level)."""
+
+    source_type: SourceType
+    source_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """What a describe call says about an instance or a cluster, slimmed to what decisions need."""
+
+    ref: SourceRef
+    status: str
+    tags: tuple[tuple[str, str], ...] = ()
+    cluster_id: str | None = None  # for an instance that is a cluster member (any engine)
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """A manual snapshot, slim: the fields retention, interval and reporting need, nothing else."""
+
+    snapshot_id: str
+    source: SourceRef
+    status: str
+    created_at: datetime | None
+    managed_by: str | None = None
+    run_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TargetOutcome:
+    """What happened to one target in one run: created, skipped (with reason) or failed."""
+
+    source_id: str
+    source_type: SourceType | None
+    outcome: Outcome
+    snapshot_id: str = ""
+    status: str = ""
+    reason: str = ""
+    error_code: str = ""
+    message: str = ""
+
+    @classmethod
+    def created(cls, ref: SourceRef, snapshot_id: str, status: str) -> TargetOutcome:
+        return cls(ref.source_id, ref.source_type, Outcome.CREATED, snapshot_id, status)
+
+    @classmethod
+    def skipped(cls, ref: SourceRef, reason: str) -> TargetOutcome:
+        return cls(ref.source_id, ref.source_type, Outcome.SKIPPED, reason=reason)
+
+    @classmethod
+    def failed(
+        cls, source_id: str, source_type: SourceType | None, error_code: str, message: str
+    ) -> TargetOutcome:
+        return cls(source_id, source_type, Outcome.FAILED, error_code=error_code, message=message)
+
+    @property
+    def key(self) -> str:
+        return f"{self.source_type or 'unknown'}#{self.source_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """Prune's result for one expired snapshot: deleted (or would be, in a dry run) or failed."""
+
+    snapshot_id: str
+    source: SourceRef
+    deleted: bool
+    error_code: str = ""
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Quota:
+    """Manual snapshot quotas of the account and region, one per snapshot kind."""
+
+    instance: int
+    cluster: int
+
+    def for_type(self, source_type: SourceType) -> int:
+        return self.instance if source_type is SourceType.INSTANCE else self.cluster

@@ -1,0 +1,148 @@
+"""The run report of the contract: one JSON document for machines, readable text for email."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Deletion, Outcome, TargetOutcome
+
+# SNS caps a message at 256 KiB; stay a little under for the envelope SNS adds.
+SNS_LIMIT_BYTES = 250_000
+JSON_PROTOCOLS = ("default", "sqs", "lambda", "https")
+LISTS = ("created", "deleted", "skipped", "failed", "delete_failed")
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    run_id: str
+    dry_run: bool
+    outcomes: Sequence[TargetOutcome]
+    deletions: Sequence[Deletion]
+    error: Mapping[str, Any] | None = None
+
+
+def run_status(summary: RunSummary) -> str:
+    """FAILED when the run broke or every target failed; PARTIAL when anything failed or is still
+    being created; OK otherwise."""
+    failed = [o for o in summary.outcomes if o.outcome is Outcome.FAILED]
+    if summary.error or (failed and len(failed) == len(summary.outcomes)):
+        return "FAILED"
+    unfinished = [
+        o
+        for o in summary.outcomes
+        if o.outcome is Outcome.CREATED and o.status not in ("available", DRY_RUN_STATUS)
+    ]
+    if failed or unfinished or any(not d.deleted for d in summary.deletions):
+        return "PARTIAL"
+    return "OK"
+
+
+def build_report(summary: RunSummary) -> dict[str, Any]:
+    """The contract's JSON document, plus `status` of each created snapshot, `delete_failed`,
+    `counts` and, when present, the caught `error`."""
+    by_kind: dict[Outcome, list[TargetOutcome]] = {kind: [] for kind in Outcome}
+    for outcome in sorted(summary.outcomes, key=lambda o: (o.source_id, o.key)):
+        by_kind[outcome.outcome].append(outcome)
+    deletions = sorted(summary.deletions, key=lambda d: (d.source, d.snapshot_id))
+    report: dict[str, Any] = {
+        "run_id": summary.run_id,
+        "status": run_status(summary),
+        "dry_run": summary.dry_run,
+        "created": [
+            {
+                "snapshot_id": o.snapshot_id,
+                "source_id": o.source_id,
+                "source_type": str(o.source_type),
+                "status": o.status,
+            }
+            for o in by_kind[Outcome.CREATED]
+        ],
+        "deleted": [
+            {
+                "snapshot_id": d.snapshot_id,
+                "source_id": d.source.source_id,
+                "source_type": str(d.source.source_type),
+            }
+            for d in deletions
+            if d.deleted
+        ],
+        "skipped": [
+            {"source_id": o.source_id, "reason": o.reason} for o in by_kind[Outcome.SKIPPED]
+        ],
+        "failed": [
+            {"source_id": o.source_id, "error_code": o.error_code, "message": o.message}
+            for o in by_kind[Outcome.FAILED]
+        ],
+        "delete_failed": [
+            {
+                "snapshot_id": d.snapshot_id,
+                "source_id": d.source.source_id,
+                "error_code": d.error_code,
+                "message": d.message,
+            }
+            for d in deletions
+            if not d.deleted
+        ],
+    }
+    report["counts"] = {name: len(report[name]) for name in LISTS}
+    if summary.error:
+        report["error"] = dict(summary.error)
+    return report
+
+
+def email_text(report: Mapping[str, Any]) -> str:
+    counts = report["counts"]
+    dry = " (dry run: nothing was changed)" if report["dry_run"] else ""
+    lines = [
+        f"rds-snapshot-manager run {report['run_id']}: {report['status']}{dry}",
+        ", ".join(f"{name.replace('_', ' ')} {counts[name]}" for name in LISTS),
+    ]
+    if "error" in report:
+        error = report["error"]
+        lines += ["", f"The run failed: {error.get('Error', '')}: {error.get('Cause', '')}"]
+    formats = {
+        "created": "{snapshot_id} of {source_type} {source_id} ({status})",
+        "deleted": "{snapshot_id} of {source_type} {source_id}",
+        "skipped": "{source_id}: {reason}",
+        "failed": "{source_id}: {error_code}: {message}",
+        "delete_failed": "{snapshot_id} of {source_id}: {error_code}: {message}",
+    }
+    for name in LISTS:
+        if report[name]:
+            lines += ["", f"{name.replace('_', ' ').capitalize()}:"]
+            lines += [f"  - {formats[name].format(**item)}" for item in report[name]]
+            omitted = report.get("truncated", {}).get(name, 0)
+            if omitted:
+                lines.append(f"  ... and {omitted} more (see the ledger for the full list)")
+    return "\n".join(lines) + "\n"
+
+
+def sns_message(report: Mapping[str, Any], limit: int = SNS_LIMIT_BYTES) -> str:
+    """The `MessageStructure=json` body, with lists cut (and the cut counted) to fit `limit`."""
+    keep: int | None = None
+    while True:
+        fitted = truncate(report, keep)
+        document = json.dumps(fitted, separators=(",", ":"))
+        body = json.dumps(
+            {"email": email_text(fitted), **dict.fromkeys(JSON_PROTOCOLS, document)},
+            separators=(",", ":"),
+        )
+        if len(body.encode()) <= limit or keep == 0:
+            return body
+        longest = max(len(report[name]) for name in LISTS)
+        keep = (longest if keep is None else keep) // 2
+
+
+def truncate(report: Mapping[str, Any], keep: int | None) -> dict[str, Any]:
+    """A copy keeping at most `keep` items per list, with `truncated` counting what was cut."""
+    if keep is None:
+        return dict(report)
+    fitted = dict(report)
+    truncated = {name: len(report[name]) - keep for name in LISTS if len(report[name]) > keep}
+    for name in truncated:
+        fitted[name] = report[name][:keep]
+    fitted["truncated"] = truncated
+    return fitted

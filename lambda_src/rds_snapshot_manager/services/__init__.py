@@ -1,0 +1,1 @@
+"""Orchestration of one run: create, check, prune, notify. Adapters in, small summaries out."""

@@ -1,0 +1,108 @@
+"""Check: which of this run's snapshots are still creating, and which became available or failed."""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, replace
+from typing import Any
+
+from rds_snapshot_manager import logs
+from rds_snapshot_manager.adapters.ledger import LedgerAdapter
+from rds_snapshot_manager.adapters.rds import RdsAdapter
+from rds_snapshot_manager.domain.model import Outcome, SnapshotStatus, SourceType, TargetOutcome
+from rds_snapshot_manager.services.run import RunContext
+from rds_snapshot_manager.settings import Settings
+
+FAILED_STATUSES = frozenset({"failed", "error", "incompatible-restore", "incompatible-parameters"})
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    counts: Counter[str]
+    timed_out: bool
+
+    def summary(self) -> dict[str, Any]:
+        creating = self.counts[SnapshotStatus.CREATING]
+        return {
+            "creating": creating,
+            "available": self.counts[SnapshotStatus.AVAILABLE],
+            "failed": self.counts[SnapshotStatus.FAILED],
+            "done": creating == 0 or self.timed_out,
+            "timed_out": self.timed_out and creating > 0,
+        }
+
+
+def classify(rds_status: str | None) -> SnapshotStatus:
+    """RDS status to ledger status; a snapshot that vanished while creating counts as failed."""
+    if rds_status is None or rds_status in FAILED_STATUSES:
+        return SnapshotStatus.FAILED
+    if rds_status == "available":
+        return SnapshotStatus.AVAILABLE
+    return SnapshotStatus.CREATING
+
+
+class CheckService:
+    def __init__(self, settings: Settings, rds: RdsAdapter, ledger: LedgerAdapter) -> None:
+        self._settings = settings
+        self._rds = rds
+        self._ledger = ledger
+
+    def run(self, ctx: RunContext) -> CheckResult:
+        created = [
+            o
+            for o in self._ledger.read_run(ctx.run_id, targets_only=True).outcomes
+            if o.outcome is Outcome.CREATED or o.snapshot_id
+        ]
+        pending = [o for o in created if o.status == SnapshotStatus.CREATING]
+        statuses: dict[str, str] = {}
+        for kind in SourceType:
+            ids = [o.snapshot_id for o in pending if o.source_type is kind]
+            if ids:
+                statuses.update(self._rds.snapshot_statuses(kind, ids))
+        changed = []
+        for outcome in pending:
+            status = classify(statuses.get(outcome.snapshot_id))
+            if status is SnapshotStatus.CREATING:
+                continue
+            changed.append(self._settled(outcome, status, statuses.get(outcome.snapshot_id)))
+            logs.decision(
+                ctx.run_id,
+                outcome.source_id,
+                "check",
+                str(status),
+                level=logging.WARNING if status is SnapshotStatus.FAILED else logging.INFO,
+                snapshot_id=outcome.snapshot_id,
+            )
+        self._ledger.record_outcomes(ctx.run_id, changed, ctx.now)
+        settled = {o.snapshot_id: o for o in changed}
+        counts: Counter[str] = Counter()
+        for outcome in created:
+            counted = self._status_of(settled.get(outcome.snapshot_id, outcome))
+            if counted is not None:
+                counts[counted] += 1
+        elapsed = (ctx.now - ctx.started_at).total_seconds()
+        return CheckResult(counts, timed_out=elapsed >= self._settings.wait_timeout_seconds)
+
+    @staticmethod
+    def _settled(outcome: TargetOutcome, status: SnapshotStatus, raw: str | None) -> TargetOutcome:
+        if status is SnapshotStatus.AVAILABLE:
+            return replace(outcome, status=str(status))
+        message = f"snapshot {outcome.snapshot_id} " + (
+            f"ended in status {raw}" if raw else "disappeared while being created"
+        )
+        return replace(
+            outcome,
+            outcome=Outcome.FAILED,
+            status=str(status),
+            error_code="SnapshotFailed",
+            message=message,
+        )
+
+    @staticmethod
+    def _status_of(outcome: TargetOutcome) -> str | None:
+        """The ledger status a snapshot of this run counts under; None for a dry run's."""
+        if outcome.outcome is Outcome.FAILED:
+            return SnapshotStatus.FAILED
+        known = {str(status) for status in SnapshotStatus}
+        return outcome.status if outcome.status in known else None

@@ -1,0 +1,218 @@
+"""Create: resolve targets, decide who is due, respect the quota, snapshot concurrently."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rds_snapshot_manager import logs
+from rds_snapshot_manager.adapters.ledger import LedgerAdapter
+from rds_snapshot_manager.adapters.rds import RdsAdapter
+from rds_snapshot_manager.adapters.targets_file import TargetsFile, TargetsFileError
+from rds_snapshot_manager.domain.interval import is_due
+from rds_snapshot_manager.domain.model import (
+    DRY_RUN_STATUS,
+    Database,
+    Outcome,
+    Quota,
+    SourceRef,
+    SourceType,
+    TargetOutcome,
+)
+from rds_snapshot_manager.domain.naming import snapshot_id
+from rds_snapshot_manager.domain.targets import (
+    TargetRequest,
+    forbidden_state_reason,
+    resolve_targets,
+)
+from rds_snapshot_manager.services.concurrency import run_bounded
+from rds_snapshot_manager.services.run import RunContext
+from rds_snapshot_manager.settings import Settings
+
+
+@dataclass
+class Inventory:
+    """What Create needs from the existing manual snapshots, without keeping them in memory."""
+
+    counts: dict[SourceType, int] = field(default_factory=lambda: dict.fromkeys(SourceType, 0))
+    newest: dict[SourceRef, datetime] = field(default_factory=dict)
+    in_progress: set[SourceRef] = field(default_factory=set)
+    this_run: dict[SourceRef, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CreateResult:
+    outcomes: list[TargetOutcome]
+    dry_run: bool
+    max_in_flight: int
+
+    def summary(self) -> dict[str, Any]:
+        counts = dict.fromkeys(Outcome, 0)
+        for outcome in self.outcomes:
+            counts[outcome.outcome] += 1
+        return {
+            "created": counts[Outcome.CREATED],
+            "skipped": counts[Outcome.SKIPPED],
+            "failed": counts[Outcome.FAILED],
+            "dry_run": self.dry_run,
+        }
+
+
+class CreateService:
+    def __init__(
+        self,
+        settings: Settings,
+        rds: RdsAdapter,
+        ledger: LedgerAdapter,
+        targets_file: TargetsFile | None,
+    ) -> None:
+        self._settings = settings
+        self._rds = rds
+        self._ledger = ledger
+        self._targets_file = targets_file
+
+    def run(self, ctx: RunContext) -> CreateResult:
+        settings = self._settings
+        if not self._ledger.start_run(ctx.run_id, ctx.started_at.isoformat(), ctx.dry_run, ctx.now):
+            logs.decision(ctx.run_id, "-", "create", "retry of a started run")
+        listed, file_failures = self._listed_ids(ctx)
+        resolution = resolve_targets(
+            TargetRequest(
+                instance_ids=settings.db_instance_identifiers,
+                cluster_ids=settings.db_cluster_identifiers,
+                listed_ids=tuple(listed),
+                selection_tags=settings.selection_tags,
+            ),
+            self._rds.instances(),
+            self._rds.clusters(),
+        )
+        outcomes = file_failures + resolution.failed
+        kinds = {target.ref.source_type for target in resolution.targets}
+        inventory = self._inventory(ctx, kinds)
+        quota = self._quota(ctx) if resolution.targets else None
+        due: list[SourceRef] = []
+        for target in resolution.targets:
+            decided = self._decide(ctx, target, inventory)
+            if decided is None:
+                due.append(target.ref)
+            else:
+                outcomes.append(decided)
+        allowed, over_quota = self._within_quota(due, inventory, quota)
+        outcomes += over_quota
+        batch = run_bounded(lambda ref: self._create(ctx, ref), allowed, settings.max_concurrency)
+        outcomes += batch.results
+        for outcome in outcomes:
+            self._log(ctx, outcome)
+        self._ledger.record_outcomes(ctx.run_id, outcomes, ctx.now)
+        return CreateResult(outcomes, ctx.dry_run, batch.max_in_flight)
+
+    def _listed_ids(self, ctx: RunContext) -> tuple[list[str], list[TargetOutcome]]:
+        if self._targets_file is None:
+            return [], []
+        try:
+            return self._targets_file.read_ids(), []
+        except TargetsFileError as error:
+            failure = TargetOutcome.failed(error.location, None, error.code, error.message)
+            return [], [failure]
+
+    def _inventory(self, ctx: RunContext, kinds: Iterable[SourceType]) -> Inventory:
+        """One paginated pass over the manual snapshots of each kind needed, keeping aggregates."""
+        inventory = Inventory()
+        for kind in kinds:
+            for snapshot in self._rds.manual_snapshots(kind):
+                inventory.counts[kind] += 1
+                if snapshot.managed_by != self._settings.name:
+                    continue
+                source = snapshot.source
+                if snapshot.run_id == ctx.run_id:
+                    inventory.this_run[source] = (snapshot.snapshot_id, snapshot.status)
+                elif snapshot.status == "creating" or snapshot.created_at is None:
+                    inventory.in_progress.add(source)
+                elif (
+                    source not in inventory.newest or snapshot.created_at > inventory.newest[source]
+                ):
+                    inventory.newest[source] = snapshot.created_at
+        return inventory
+
+    def _quota(self, ctx: RunContext) -> Quota:
+        if ctx.quota_override is not None:
+            return Quota(ctx.quota_override, ctx.quota_override)
+        fallback = self._settings.manual_snapshot_quota
+        return self._rds.quota() or Quota(fallback, fallback)
+
+    def _decide(
+        self, ctx: RunContext, target: Database, inventory: Inventory
+    ) -> TargetOutcome | None:
+        """The outcome of a target that is not to be snapshotted now, or None when it is due."""
+        ref = target.ref
+        if ref in inventory.this_run:  # a retried Create meets the snapshot it already made
+            existing_id, status = inventory.this_run[ref]
+            return TargetOutcome.created(ref, existing_id, status)
+        reason = forbidden_state_reason(target)
+        if reason:
+            return TargetOutcome.skipped(ref, reason)
+        decision = is_due(
+            inventory.newest.get(ref),
+            self._settings.backup_interval_hours,
+            ctx.now,
+            in_progress=ref in inventory.in_progress,
+        )
+        return None if decision.due else TargetOutcome.skipped(ref, decision.reason)
+
+    @staticmethod
+    def _within_quota(
+        due: list[SourceRef], inventory: Inventory, quota: Quota | None
+    ) -> tuple[list[SourceRef], list[TargetOutcome]]:
+        """Splits the due targets into those the quota leaves room for and those reported failed
+        in advance (Prune still runs and frees room for the next run)."""
+        if quota is None:
+            return due, []
+        headroom = {
+            kind: max(quota.for_type(kind) - inventory.counts[kind], 0) for kind in SourceType
+        }
+        allowed: list[SourceRef] = []
+        refused: list[TargetOutcome] = []
+        for ref in due:
+            if headroom[ref.source_type] > 0:
+                headroom[ref.source_type] -= 1
+                allowed.append(ref)
+            else:
+                refused.append(
+                    TargetOutcome.failed(
+                        ref.source_id,
+                        ref.source_type,
+                        "SnapshotQuotaExceeded",
+                        f"{inventory.counts[ref.source_type]} manual {ref.source_type} snapshots "
+                        f"exist and the quota is {quota.for_type(ref.source_type)}",
+                    )
+                )
+        return allowed, refused
+
+    def _create(self, ctx: RunContext, ref: SourceRef) -> TargetOutcome:
+        new_id = snapshot_id(self._settings.name, ctx.run_id, ref, ctx.started_at)
+        if ctx.dry_run:
+            return TargetOutcome.created(ref, new_id, DRY_RUN_STATUS)
+        tags = {
+            "ManagedBy": self._settings.name,
+            "RunId": ctx.run_id,
+            "SourceId": ref.source_id,
+            "SourceType": str(ref.source_type),
+        }
+        return self._rds.create_snapshot(ref, new_id, tags)
+
+    @staticmethod
+    def _log(ctx: RunContext, outcome: TargetOutcome) -> None:
+        detail = outcome.snapshot_id or outcome.reason or f"{outcome.error_code}: {outcome.message}"
+        logs.decision(
+            ctx.run_id,
+            outcome.source_id,
+            "create",
+            str(outcome.outcome),
+            level=logging.WARNING if outcome.outcome is Outcome.FAILED else logging.INFO,
+            source_type=str(outcome.source_type),
+            detail=detail,
+            dry_run=ctx.dry_run,
+        )

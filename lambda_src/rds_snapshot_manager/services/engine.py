@@ -1,0 +1,43 @@
+"""Wires settings and clients into the four services (composition root)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rds_snapshot_manager.adapters.ledger import LedgerAdapter
+from rds_snapshot_manager.adapters.notifier import Notifier
+from rds_snapshot_manager.adapters.rds import RdsAdapter
+from rds_snapshot_manager.adapters.targets_file import TargetsFile
+from rds_snapshot_manager.clients import Clients
+from rds_snapshot_manager.services.check import CheckService
+from rds_snapshot_manager.services.create import CreateService
+from rds_snapshot_manager.services.notify import NotifyService
+from rds_snapshot_manager.services.prune import PruneService
+from rds_snapshot_manager.settings import Settings
+
+
+@dataclass(frozen=True)
+class Engine:
+    settings: Settings
+    create: CreateService
+    check: CheckService
+    prune: PruneService
+    notify: NotifyService
+
+    @classmethod
+    def build(cls, settings: Settings, clients: Clients) -> Engine:
+        # Adapters hold a client but call it only when a step needs it, so clients stay lazy.
+        rds = RdsAdapter(clients.rds)
+        ledger = LedgerAdapter(clients.dynamodb, settings.ledger_table, settings.ledger_ttl_days)
+        targets_file = (
+            TargetsFile(clients.s3, settings.targets_s3_bucket, settings.targets_s3_key)
+            if settings.targets_s3_bucket
+            else None
+        )
+        return cls(
+            settings=settings,
+            create=CreateService(settings, rds, ledger, targets_file),
+            check=CheckService(settings, rds, ledger),
+            prune=PruneService(settings, rds, ledger),
+            notify=NotifyService(settings, ledger, Notifier(clients.sns)),
+        )

@@ -1,0 +1,75 @@
+"""Prune: delete expired snapshots this deployment made, never anything else."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from rds_snapshot_manager import logs
+from rds_snapshot_manager.adapters.ledger import LedgerAdapter
+from rds_snapshot_manager.adapters.rds import RdsAdapter
+from rds_snapshot_manager.domain.model import Deletion, Snapshot, SourceType
+from rds_snapshot_manager.domain.retention import RetentionPolicy, select_expired
+from rds_snapshot_manager.services.concurrency import run_bounded
+from rds_snapshot_manager.services.run import RunContext
+from rds_snapshot_manager.settings import Settings
+
+
+@dataclass(frozen=True)
+class PruneResult:
+    deletions: list[Deletion]
+    kept: int
+    max_in_flight: int
+
+    def summary(self) -> dict[str, Any]:
+        deleted = sum(1 for d in self.deletions if d.deleted)
+        return {"deleted": deleted, "failed": len(self.deletions) - deleted, "kept": self.kept}
+
+
+class PruneService:
+    def __init__(self, settings: Settings, rds: RdsAdapter, ledger: LedgerAdapter) -> None:
+        self._settings = settings
+        self._rds = rds
+        self._ledger = ledger
+
+    def run(self, ctx: RunContext) -> PruneResult:
+        if not self._settings.delete_old_snapshots:
+            logs.decision(ctx.run_id, "-", "prune", "disabled by delete_old_snapshots")
+            return PruneResult([], 0, 0)
+        policy = RetentionPolicy(
+            managed_by=self._settings.name,
+            retention_days=self._settings.retention_days,
+            min_to_keep=self._settings.min_snapshots_to_keep,
+        )
+        # Only this deployment's snapshots are kept in memory: slim records, one pass per kind.
+        managed = [
+            snapshot
+            for kind in SourceType
+            for snapshot in self._rds.manual_snapshots(kind)
+            if snapshot.managed_by == policy.managed_by
+        ]
+        selection = select_expired(managed, policy, ctx.now)
+        batch = run_bounded(
+            lambda snapshot: self._delete(ctx, snapshot),
+            selection.expired,
+            self._settings.max_concurrency,
+        )
+        for deletion in batch.results:
+            logs.decision(
+                ctx.run_id,
+                deletion.source.source_id,
+                "prune",
+                "deleted" if deletion.deleted else f"failed: {deletion.error_code}",
+                level=logging.INFO if deletion.deleted else logging.WARNING,
+                snapshot_id=deletion.snapshot_id,
+                dry_run=ctx.dry_run,
+                message=deletion.message,
+            )
+        self._ledger.record_deletions(ctx.run_id, batch.results, ctx.now)
+        return PruneResult(batch.results, selection.kept, batch.max_in_flight)
+
+    def _delete(self, ctx: RunContext, snapshot: Snapshot) -> Deletion:
+        if ctx.dry_run:
+            return Deletion(snapshot.snapshot_id, snapshot.source, True)
+        return self._rds.delete_snapshot(snapshot)

@@ -1,0 +1,63 @@
+"""The run context every step receives from the state machine (see ARCHITECTURE.md)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from rds_snapshot_manager.settings import Settings
+
+
+class BadEventError(ValueError):
+    """The state passed to a handler lacks what the step needs."""
+
+
+@dataclass(frozen=True, slots=True)
+class RunContext:
+    run_id: str
+    started_at: datetime
+    now: datetime
+    dry_run: bool
+    quota_override: int | None = None
+    error: Mapping[str, Any] | None = None
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any], settings: Settings, now: datetime) -> RunContext:
+        """run_id is the execution name; `input.dry_run: true` can only turn dry run on."""
+        run_id = event.get("run_id")
+        if not isinstance(run_id, str) or not run_id:
+            raise BadEventError("the state must carry run_id (the execution name)")
+        started_at = _parse_time(event.get("started_at"), now)
+        run_input = event.get("input") or {}
+        if not isinstance(run_input, Mapping):
+            raise BadEventError("input must be an object (the execution input)")
+        quota = run_input.get("manual_snapshot_quota")
+        if quota is not None and (
+            isinstance(quota, bool) or not isinstance(quota, int) or quota < 1
+        ):
+            raise BadEventError(
+                f"input.manual_snapshot_quota must be a whole number >= 1; got {quota!r}"
+            )
+        error = event.get("error")
+        return cls(
+            run_id=run_id,
+            started_at=started_at,
+            now=now,
+            dry_run=settings.dry_run or run_input.get("dry_run") is True,
+            quota_override=quota,
+            error=error if isinstance(error, Mapping) else None,
+        )
+
+
+def _parse_time(value: object, default: datetime) -> datetime:
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise BadEventError(f"started_at must be an ISO 8601 time; got {value!r}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise BadEventError(f"started_at must be an ISO 8601 time; got {value!r}") from None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)

@@ -1,0 +1,148 @@
+"""Settings read once from the environment (see docs/ARCHITECTURE.md); fail fast, clearly."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class SettingsError(ValueError):
+    """An environment variable is missing or has a value outside what is allowed."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    name: str
+    ledger_table: str
+    report_topic_arn: str
+    failure_topic_arn: str
+    db_instance_identifiers: tuple[str, ...] = ()
+    db_cluster_identifiers: tuple[str, ...] = ()
+    selection_tags: Mapping[str, str] = field(default_factory=dict)
+    targets_s3_bucket: str = ""
+    targets_s3_key: str = ""
+    backup_interval_hours: float = 24.0
+    retention_days: float = 7.0
+    delete_old_snapshots: bool = True
+    min_snapshots_to_keep: int = 1
+    dry_run: bool = False
+    log_level: str = "INFO"
+    ledger_ttl_days: float = 400.0
+    wait_timeout_seconds: float = 7200.0
+    manual_snapshot_quota: int = 100
+    max_concurrency: int = 8
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        source = os.environ if env is None else env
+        reader = _Reader(source)
+        bucket = reader.text("RSM_TARGETS_S3_BUCKET")
+        key = reader.text("RSM_TARGETS_S3_KEY")
+        if bool(bucket) != bool(key):
+            raise SettingsError(
+                "RSM_TARGETS_S3_BUCKET and RSM_TARGETS_S3_KEY must be set together or both left "
+                f"empty; got bucket={bucket!r}, key={key!r}."
+            )
+        return cls(
+            name=reader.required("RSM_NAME"),
+            ledger_table=reader.required("RSM_LEDGER_TABLE"),
+            report_topic_arn=reader.required("RSM_REPORT_TOPIC_ARN"),
+            failure_topic_arn=reader.required("RSM_FAILURE_TOPIC_ARN"),
+            db_instance_identifiers=reader.string_list("RSM_DB_INSTANCE_IDENTIFIERS"),
+            db_cluster_identifiers=reader.string_list("RSM_DB_CLUSTER_IDENTIFIERS"),
+            selection_tags=reader.string_map("RSM_SELECTION_TAGS"),
+            targets_s3_bucket=bucket,
+            targets_s3_key=key,
+            backup_interval_hours=reader.positive_number("RSM_BACKUP_INTERVAL_HOURS", 24),
+            retention_days=reader.positive_number("RSM_RETENTION_DAYS", 7),
+            delete_old_snapshots=reader.boolean("RSM_DELETE_OLD_SNAPSHOTS", default=True),
+            min_snapshots_to_keep=reader.whole_number("RSM_MIN_SNAPSHOTS_TO_KEEP", 1, minimum=0),
+            dry_run=reader.boolean("RSM_DRY_RUN", default=False),
+            log_level=reader.choice("RSM_LOG_LEVEL", LOG_LEVELS, "INFO"),
+            ledger_ttl_days=reader.positive_number("RSM_LEDGER_TTL_DAYS", 400),
+            wait_timeout_seconds=reader.positive_number("RSM_WAIT_TIMEOUT_SECONDS", 7200),
+            manual_snapshot_quota=reader.whole_number("RSM_MANUAL_SNAPSHOT_QUOTA", 100, minimum=1),
+            max_concurrency=reader.whole_number("RSM_MAX_CONCURRENCY", 8, minimum=1),
+        )
+
+
+class _Reader:
+    """Parses one variable at a time, naming the variable and the allowed values on error."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+
+    def text(self, name: str) -> str:
+        return self._env.get(name, "").strip()
+
+    def required(self, name: str) -> str:
+        value = self.text(name)
+        if not value:
+            raise SettingsError(f"{name} is required and must be a non-empty string.")
+        return value
+
+    def _json(self, name: str, default: str, expected: str) -> object:
+        raw = self.text(name) or default
+        try:
+            return json.loads(raw)
+        except json.JSONDecodeError:
+            raise SettingsError(f"{name} must be {expected}; got {raw!r}.") from None
+
+    def string_list(self, name: str) -> tuple[str, ...]:
+        expected = 'a JSON list of strings, e.g. ["db-a","db-b"]'
+        value = self._json(name, "[]", expected)
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+            raise SettingsError(f"{name} must be {expected}; got {self.text(name)!r}.")
+        return tuple(item.strip() for item in value if item.strip())
+
+    def string_map(self, name: str) -> dict[str, str]:
+        expected = 'a JSON object of string values, e.g. {"backup":"true"}'
+        value = self._json(name, "{}", expected)
+        if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
+            raise SettingsError(f"{name} must be {expected}; got {self.text(name)!r}.")
+        return {str(key): str(item) for key, item in value.items()}
+
+    def positive_number(self, name: str, default: float) -> float:
+        raw = self.text(name)
+        if not raw:
+            return float(default)
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value <= 0:
+            raise SettingsError(f"{name} must be a number greater than 0; got {raw!r}.")
+        return value
+
+    def whole_number(self, name: str, default: int, minimum: int) -> int:
+        raw = self.text(name)
+        if not raw:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = minimum - 1
+        if value < minimum:
+            raise SettingsError(f"{name} must be a whole number >= {minimum}; got {raw!r}.")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.text(name).lower()
+        if not raw:
+            return default
+        if raw not in ("true", "false"):
+            raise SettingsError(f"{name} must be true or false; got {self.text(name)!r}.")
+        return raw == "true"
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        raw = self.text(name).upper() or default
+        if raw not in allowed:
+            raise SettingsError(
+                f"{name} must be one of {', '.join(allowed)}; got {self.text(name)!r}."
+            )
+        return raw
