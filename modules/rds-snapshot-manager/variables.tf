@@ -102,7 +102,7 @@ variable "schedule_expression" {
   default     = "cron(0 1 * * ? *)"
 
   validation {
-    condition     = can(regex("^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$", var.schedule_expression)) || can(regex("^rate\\((1 (minute|hour|day)|[1-9][0-9]* (minutes|hours|days))\\)$", var.schedule_expression))
+    condition     = can(regex("^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$", var.schedule_expression)) || can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.schedule_expression))
     error_message = "schedule_expression must be cron() with six fields, e.g. \"cron(0 1 * * ? *)\", or rate(N unit), e.g. \"rate(1 day)\" or \"rate(12 hours)\"; got \"${var.schedule_expression}\"."
   }
 }
