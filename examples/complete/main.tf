@@ -1,0 +1,135 @@
+# Every option: explicit ids plus tag and file selection, a customer-managed key, tuned schedule,
+# retention, waiting and Lambda settings, and tags.
+provider "aws" {
+  region = "eu-west-1"
+}
+
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+# `id` is the region name from provider 3.x through 6.x (`name` is deprecated in 6.x).
+data "aws_region" "current" {}
+
+locals {
+  name       = "rsm-complete"
+  account_id = data.aws_caller_identity.current.account_id
+  tags = {
+    Team       = "platform"
+    CostCenter = "1234"
+  }
+}
+
+# The key policy lets the services that hold this deployment's data use the key: CloudWatch Logs
+# (log groups), SNS and DynamoDB through their API calls, and CloudWatch alarms publishing to the
+# encrypted failure topic.
+data "aws_iam_policy_document" "key" {
+  statement {
+    sid       = "AccountAdministersKey"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "LogsEncryptLogGroups"
+    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logs.${data.aws_region.current.id}.amazonaws.com"]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "kms:EncryptionContext:aws:logs:arn"
+      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.id}:${local.account_id}:log-group:*"]
+    }
+  }
+
+  statement {
+    sid       = "AlarmsPublishToEncryptedTopic"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  description             = "Encrypts the ${local.name} topics, ledger and logs."
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.key.json
+  tags                    = local.tags
+}
+
+module "rds_snapshot_manager" {
+  source = "../../modules/rds-snapshot-manager"
+
+  name = local.name
+  tags = local.tags
+
+  db_instance_identifiers = ["orders-db", "inventory-db"]
+  db_cluster_identifiers  = ["billing-aurora"]
+  selection_tags          = { snapshot-policy = "daily" }
+  targets_s3_object = {
+    bucket = "my-platform-config"
+    key    = "rds-snapshot-manager/rds_backup_list.txt"
+  }
+
+  schedule_expression   = "cron(30 2 * * ? *)"
+  backup_interval_hours = 23.5
+  retention_days        = 14
+  delete_old_snapshots  = true
+  min_snapshots_to_keep = 3
+  dry_run               = false
+  manual_snapshot_quota = 200
+  api_concurrency       = 4
+
+  ledger_ttl_days       = 730
+  wait_timeout_minutes  = 180
+  poll_interval_seconds = 120
+
+  notification_emails = ["dba-team@example.com", "oncall@example.com"]
+
+  lambda_runtime     = "python3.13"
+  lambda_timeout     = 600
+  lambda_memory_size = 512
+  log_level          = "DEBUG"
+  log_retention_days = 400
+
+  kms_key_arn = aws_kms_key.this.arn
+}
+
+output "state_machine_arn" {
+  description = "Start an execution of this state machine for an extra run."
+  value       = module.rds_snapshot_manager.state_machine_arn
+}
+
+output "report_topic_arn" {
+  description = "SNS topic of every run's report."
+  value       = module.rds_snapshot_manager.report_topic_arn
+}
+
+output "failure_topic_arn" {
+  description = "SNS topic of failed runs and execution alarms."
+  value       = module.rds_snapshot_manager.failure_topic_arn
+}
+
+output "dynamodb_table_name" {
+  description = "Ledger table of the run history."
+  value       = module.rds_snapshot_manager.dynamodb_table_name
+}
+
+output "lambda_function_arns" {
+  description = "Functions by step."
+  value       = module.rds_snapshot_manager.lambda_function_arns
+}
+
+output "kms_key_arn" {
+  description = "The customer-managed key of this deployment."
+  value       = aws_kms_key.this.arn
+}

@@ -1,0 +1,62 @@
+# The module deployed into LocalStack on this host (`make localstack-up`); the integration tests
+# and `make demo` apply this configuration. It takes every module input and exposes every output.
+provider "aws" {
+  region     = var.aws_region
+  access_key = "test"
+  secret_key = "test"
+
+  # LocalStack accepts any credentials and has no instance metadata or real account.
+  skip_credentials_validation = true
+  skip_metadata_api_check     = true
+  skip_requesting_account_id  = true
+  skip_region_validation      = true
+
+  # Every service the module or the provider touches. ec2 too: the provider calls
+  # DescribeAccountAttributes on start, which costs 20-50 s of retries against the real endpoint.
+  endpoints {
+    cloudwatch = var.localstack_endpoint
+    # The 3.x names of the events and logs endpoints (later versions call them events and logs).
+    cloudwatchevents = var.localstack_endpoint
+    cloudwatchlogs   = var.localstack_endpoint
+    dynamodb         = var.localstack_endpoint
+    ec2              = var.localstack_endpoint
+    iam              = var.localstack_endpoint
+    kms              = var.localstack_endpoint
+    lambda           = var.localstack_endpoint
+    rds              = var.localstack_endpoint
+    s3               = var.localstack_endpoint
+    sns              = var.localstack_endpoint
+    sqs              = var.localstack_endpoint
+    stepfunctions    = var.localstack_endpoint
+    sts              = var.localstack_endpoint
+  }
+}
+
+module "rds_snapshot_manager" {
+  source = "../../modules/rds-snapshot-manager"
+
+  name                    = var.name
+  tags                    = var.tags
+  db_instance_identifiers = var.db_instance_identifiers
+  db_cluster_identifiers  = var.db_cluster_identifiers
+  selection_tags          = var.selection_tags
+  targets_s3_object       = var.targets_s3_object
+  schedule_expression     = var.schedule_expression
+  backup_interval_hours   = var.backup_interval_hours
+  retention_days          = var.retention_days
+  delete_old_snapshots    = var.delete_old_snapshots
+  min_snapshots_to_keep   = var.min_snapshots_to_keep
+  dry_run                 = var.dry_run
+  manual_snapshot_quota   = var.manual_snapshot_quota
+  api_concurrency         = var.api_concurrency
+  ledger_ttl_days         = var.ledger_ttl_days
+  wait_timeout_minutes    = var.wait_timeout_minutes
+  poll_interval_seconds   = var.poll_interval_seconds
+  notification_emails     = var.notification_emails
+  lambda_runtime          = var.lambda_runtime
+  lambda_timeout          = var.lambda_timeout
+  lambda_memory_size      = var.lambda_memory_size
+  log_level               = var.log_level
+  log_retention_days      = var.log_retention_days
+  kms_key_arn             = var.kms_key_arn
+}

@@ -1,0 +1,166 @@
+################################################################################
+# LocalStack
+################################################################################
+
+variable "localstack_endpoint" {
+  description = "URL of LocalStack's gateway."
+  type        = string
+  default     = "http://127.0.0.1:4566"
+}
+
+variable "aws_region" {
+  description = "Region LocalStack emulates for this deployment."
+  type        = string
+  default     = "us-east-1"
+}
+
+################################################################################
+# Module inputs, passed through unchanged (the module validates them)
+################################################################################
+
+variable "name" {
+  description = "Prefix of every resource, and the value of the ManagedBy tag on the snapshots this deployment creates and may delete. Several deployments can share an account and region under different names."
+  type        = string
+  default     = "rds-snapshot-manager"
+}
+
+variable "tags" {
+  description = "Tags on every resource the module creates."
+  type        = map(string)
+  default     = {}
+}
+
+variable "db_instance_identifiers" {
+  description = "RDS DB instances to snapshot."
+  type        = list(string)
+  default     = []
+}
+
+variable "db_cluster_identifiers" {
+  description = "Aurora and Multi-AZ DB clusters to snapshot, at cluster level."
+  type        = list(string)
+  default     = []
+}
+
+variable "selection_tags" {
+  description = "Also select every DB instance and cluster that carries all of these tags (key = value)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "targets_s3_object" {
+  description = "Also read identifiers from this S3 object: a text file, one identifier per line (LF or CRLF); blank lines and lines starting with # are ignored."
+  type = object({
+    bucket = string
+    key    = string
+  })
+  default = null
+}
+
+variable "schedule_expression" {
+  description = "EventBridge schedule of the runs: cron(minutes hours day-of-month month day-of-week year) or rate(N unit)."
+  type        = string
+  default     = "cron(0 1 * * ? *)"
+}
+
+variable "backup_interval_hours" {
+  description = "Take a new snapshot of a database only if its newest managed snapshot is older than this many hours. Fractions are allowed."
+  type        = number
+  default     = 24
+}
+
+variable "retention_days" {
+  description = "Managed snapshots older than this many days are deleted (fractions are allowed, e.g. 0.5)."
+  type        = number
+  default     = 7
+}
+
+variable "delete_old_snapshots" {
+  description = "Delete expired managed snapshots. false creates no Prune function, permission or state; history stays in DynamoDB."
+  type        = bool
+  default     = true
+}
+
+variable "min_snapshots_to_keep" {
+  description = "Never delete the newest N managed snapshots of a database, whatever their age."
+  type        = number
+  default     = 1
+}
+
+variable "dry_run" {
+  description = "Report what would be created and deleted, and change nothing."
+  type        = bool
+  default     = false
+}
+
+variable "manual_snapshot_quota" {
+  description = "Manual snapshots allowed per account and region, used when RDS DescribeAccountAttributes is unavailable. The AWS default is 100."
+  type        = number
+  default     = 100
+}
+
+variable "api_concurrency" {
+  description = "Create and delete calls a function makes at the same time."
+  type        = number
+  default     = 8
+}
+
+variable "ledger_ttl_days" {
+  description = "Days a run's history stays in the DynamoDB ledger before TTL removes it."
+  type        = number
+  default     = 400
+}
+
+variable "wait_timeout_minutes" {
+  description = "How long a run waits for its new snapshots to become available before it reports them as still creating."
+  type        = number
+  default     = 120
+}
+
+variable "poll_interval_seconds" {
+  description = "Seconds between two checks of the new snapshots' status."
+  type        = number
+  default     = 60
+}
+
+variable "notification_emails" {
+  description = "Email addresses subscribed to both the report and the failure topic. Each must confirm the subscription."
+  type        = list(string)
+  default     = []
+}
+
+variable "lambda_runtime" {
+  description = "Lambda runtime of the four functions."
+  type        = string
+  default     = "python3.13"
+}
+
+variable "lambda_timeout" {
+  description = "Timeout of each Lambda function, in seconds."
+  type        = number
+  default     = 300
+}
+
+variable "lambda_memory_size" {
+  description = "Memory of each Lambda function, in MB."
+  type        = number
+  default     = 256
+}
+
+variable "log_level" {
+  description = "Log level of the functions: DEBUG, INFO, WARNING, ERROR or CRITICAL."
+  type        = string
+  default     = "INFO"
+}
+
+variable "log_retention_days" {
+  description = "Retention of the functions' and the state machine's log groups, in days; one of the values CloudWatch Logs accepts."
+  type        = number
+  default     = 365
+}
+
+variable "kms_key_arn" {
+  description = "ARN of a customer-managed KMS key for the SNS topics, the DynamoDB table, the log groups and the functions' environment. null uses AWS-managed encryption. The key policy must allow the logs, sns, dynamodb and cloudwatch service principals."
+  type        = string
+  default     = null
+}
