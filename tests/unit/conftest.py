@@ -1,0 +1,229 @@
+"""Shared fixtures: one moto account per test, clients injected into the engine, small builders."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from rds_snapshot_manager.clients import Clients
+from rds_snapshot_manager.services.engine import Engine
+from rds_snapshot_manager.services.run import RunContext
+from rds_snapshot_manager.settings import Settings
+
+REGION = "us-east-1"
+NAME = "rsm-test"
+TABLE = "rsm-test-ledger"
+
+
+@dataclass
+class Account:
+    """A moto account with the deployment's table and topics, and its clients."""
+
+    rds: Any
+    dynamodb: Any
+    sns: Any
+    sqs: Any
+    s3: Any
+    report_topic: str
+    failure_topic: str
+    report_queue: str
+    failure_queue: str
+    calls: Counter[str] = field(default_factory=Counter)
+
+    def clients(self) -> Clients:
+        return Clients(rds=self.rds, dynamodb=self.dynamodb, sns=self.sns, s3=self.s3)
+
+    def settings(self, **overrides: Any) -> Settings:
+        base = Settings(
+            name=NAME,
+            ledger_table=TABLE,
+            report_topic_arn=self.report_topic,
+            failure_topic_arn=self.failure_topic,
+        )
+        return replace(base, **overrides)
+
+    def engine(self, **overrides: Any) -> Engine:
+        return Engine.build(self.settings(**overrides), self.clients())
+
+    def messages(self, queue_url: str) -> list[dict[str, Any]]:
+        """The JSON documents SNS delivered to a subscribed queue (the `sqs` protocol's copy)."""
+        received = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+        return [
+            json.loads(json.loads(m["Body"])["Message"]) for m in received.get("Messages", [])
+        ]
+
+    # -- builders ---------------------------------------------------------------------------------
+    def instance(
+        self,
+        identifier: str,
+        tags: dict[str, str] | None = None,
+        cluster: str | None = None,
+        engine: str = "postgres",
+        encrypted: bool = False,
+    ) -> None:
+        args: dict[str, Any] = {
+            "DBInstanceIdentifier": identifier,
+            "Engine": engine,
+            "DBInstanceClass": "db.t3.micro",
+            "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+        }
+        if cluster:
+            args["DBClusterIdentifier"] = cluster
+        else:
+            args.update(
+                AllocatedStorage=20,
+                MasterUsername="admin",
+                MasterUserPassword="password123",
+                StorageEncrypted=encrypted,
+            )
+        self.rds.create_db_instance(**args)
+
+    def cluster(
+        self,
+        identifier: str,
+        tags: dict[str, str] | None = None,
+        engine: str = "aurora-postgresql",
+        members: int = 0,
+        encrypted: bool = False,
+    ) -> None:
+        self.rds.create_db_cluster(
+            DBClusterIdentifier=identifier,
+            Engine=engine,
+            MasterUsername="admin",
+            MasterUserPassword="password123",
+            StorageEncrypted=encrypted,
+            Tags=[{"Key": k, "Value": v} for k, v in (tags or {}).items()],
+        )
+        for index in range(members):
+            self.instance(f"{identifier}-{index + 1}", cluster=identifier, engine=engine)
+
+    def snapshot(
+        self,
+        source_id: str,
+        snapshot_id: str,
+        managed_by: str | None = NAME,
+        cluster: bool = False,
+        run_id: str = "earlier-run",
+    ) -> None:
+        tags = [{"Key": "RunId", "Value": run_id}]
+        if managed_by is not None:
+            tags.append({"Key": "ManagedBy", "Value": managed_by})
+        if cluster:
+            self.rds.create_db_cluster_snapshot(
+                DBClusterIdentifier=source_id, DBClusterSnapshotIdentifier=snapshot_id, Tags=tags
+            )
+        else:
+            self.rds.create_db_snapshot(
+                DBInstanceIdentifier=source_id, DBSnapshotIdentifier=snapshot_id, Tags=tags
+            )
+
+    def snapshot_ids(self, cluster: bool = False) -> set[str]:
+        if cluster:
+            pages = self.rds.get_paginator("describe_db_cluster_snapshots").paginate()
+            return {s["DBClusterSnapshotIdentifier"] for p in pages for s in p["DBClusterSnapshots"]}
+        pages = self.rds.get_paginator("describe_db_snapshots").paginate()
+        return {s["DBSnapshotIdentifier"] for p in pages for s in p["DBSnapshots"]}
+
+
+def count_calls(account: Account) -> None:
+    """Counts every AWS API call the engine makes, by service and operation."""
+    for client in (account.rds, account.dynamodb, account.sns, account.s3):
+
+        def hook(model: Any, **_: Any) -> None:
+            account.calls[model.name] += 1
+
+        client.meta.events.register("before-call", hook)
+
+
+def inject_error(
+    client: Any,
+    operation: str,
+    code: str,
+    when: Callable[[dict[str, Any]], bool] = lambda params: True,
+    message: str = "injected",
+) -> None:
+    """Makes `operation` fail with `code` for calls whose API params match, before moto sees them.
+
+    Raising before the request is built skips botocore's retries, so throttling shows at once.
+    """
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        if when(params):
+            raise ClientError({"Error": {"Code": code, "Message": message}}, operation)
+
+    service = client.meta.service_model.service_name
+    client.meta.events.register(f"before-parameter-build.{service}.{operation}", hook)
+
+
+def context(
+    run_id: str = "run-1",
+    now: datetime | None = None,
+    started_at: datetime | None = None,
+    **overrides: Any,
+) -> RunContext:
+    now = now or datetime.now(UTC)
+    return RunContext(
+        run_id=run_id, started_at=started_at or now, now=now, dry_run=False, **overrides
+    )
+
+
+def later(days: float = 0, hours: float = 0) -> datetime:
+    return datetime.now(UTC) + timedelta(days=days, hours=hours)
+
+
+@pytest.fixture
+def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    for key, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+    }.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        session = boto3.Session(region_name=REGION)
+        dynamodb = session.client("dynamodb")
+        dynamodb.create_table(
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[
+                {"AttributeName": "pk", "KeyType": "HASH"},
+                {"AttributeName": "sk", "KeyType": "RANGE"},
+            ],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+        )
+        sns = session.client("sns")
+        sqs = session.client("sqs")
+        topics, queues = [], []
+        for kind in ("report", "failure"):
+            topic = sns.create_topic(Name=f"{NAME}-{kind}")["TopicArn"]
+            queue = sqs.create_queue(QueueName=f"{NAME}-{kind}")["QueueUrl"]
+            queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])[
+                "Attributes"
+            ]["QueueArn"]
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
+            topics.append(topic)
+            queues.append(queue)
+        yield Account(
+            rds=session.client("rds"),
+            dynamodb=dynamodb,
+            sns=sns,
+            sqs=sqs,
+            s3=session.client("s3"),
+            report_topic=topics[0],
+            failure_topic=topics[1],
+            report_queue=queues[0],
+            failure_queue=queues[1],
+        )

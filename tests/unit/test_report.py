@@ -1,0 +1,111 @@
+import json
+
+from rds_snapshot_manager.domain.model import (
+    DRY_RUN_STATUS,
+    Deletion,
+    SourceRef,
+    SourceType,
+    TargetOutcome,
+)
+from rds_snapshot_manager.domain.report import (
+    JSON_PROTOCOLS,
+    SNS_LIMIT_BYTES,
+    RunSummary,
+    build_report,
+    email_text,
+    run_status,
+    sns_message,
+)
+
+DB_A = SourceRef(SourceType.INSTANCE, "db-a")
+AURORA = SourceRef(SourceType.CLUSTER, "aurora-1")
+CREATED = TargetOutcome.created(DB_A, "db-a-202611240530-abcd1234", "available")
+SKIPPED = TargetOutcome.skipped(AURORA, "not due: newest snapshot 3 h old, interval 24 h")
+FAILED = TargetOutcome.failed("ghost", SourceType.INSTANCE, "NotFound", "no DB instance ghost")
+
+
+def summary(*outcomes: TargetOutcome, deletions: tuple[Deletion, ...] = (), **kw: object) -> RunSummary:
+    return RunSummary("run-1", False, list(outcomes), list(deletions), **kw)  # type: ignore[arg-type]
+
+
+def test_status_is_ok_when_nothing_failed() -> None:
+    assert run_status(summary(CREATED, SKIPPED)) == "OK"
+
+
+def test_status_is_partial_when_some_target_failed() -> None:
+    assert run_status(summary(CREATED, FAILED)) == "PARTIAL"
+
+
+def test_status_is_partial_when_a_snapshot_is_still_creating_after_the_wait() -> None:
+    creating = TargetOutcome.created(DB_A, "x", "creating")
+    assert run_status(summary(creating)) == "PARTIAL"
+
+
+def test_dry_run_snapshots_do_not_count_as_unfinished() -> None:
+    assert run_status(summary(TargetOutcome.created(DB_A, "x", DRY_RUN_STATUS))) == "OK"
+
+
+def test_status_is_partial_when_a_deletion_failed() -> None:
+    failed_delete = Deletion("old", DB_A, False, "InvalidDBSnapshotState", "in use")
+    assert run_status(summary(CREATED, deletions=(failed_delete,))) == "PARTIAL"
+
+
+def test_status_is_failed_when_every_target_failed_or_the_run_broke() -> None:
+    assert run_status(summary(FAILED)) == "FAILED"
+    assert run_status(summary(CREATED, error={"Error": "States.Timeout", "Cause": "x"})) == "FAILED"
+
+
+def test_report_puts_every_target_in_exactly_one_list_in_contract_shape() -> None:
+    deleted = Deletion("old-a", DB_A, True)
+    report = build_report(summary(CREATED, SKIPPED, FAILED, deletions=(deleted,)))
+    assert report["created"] == [
+        {"snapshot_id": CREATED.snapshot_id, "source_id": "db-a", "source_type": "instance",
+         "status": "available"}
+    ]  # fmt: skip
+    assert report["skipped"] == [{"source_id": "aurora-1", "reason": SKIPPED.reason}]
+    assert report["failed"] == [
+        {"source_id": "ghost", "error_code": "NotFound", "message": "no DB instance ghost"}
+    ]
+    assert report["deleted"] == [
+        {"snapshot_id": "old-a", "source_id": "db-a", "source_type": "instance"}
+    ]
+    assert report["status"] == "PARTIAL"
+    assert "error" not in report
+
+
+def test_report_carries_a_caught_error() -> None:
+    error = {"Error": "Lambda.Unknown", "Cause": "boom"}
+    report = build_report(summary(CREATED, error=error))
+    assert (report["status"], report["error"]) == ("FAILED", error)
+    assert "The run failed: Lambda.Unknown: boom" in email_text(report)
+
+
+def test_email_text_is_readable() -> None:
+    text = email_text(build_report(summary(CREATED, SKIPPED, FAILED)))
+    assert text.startswith("rds-snapshot-manager run run-1: PARTIAL\n")
+    assert "  - aurora-1: not due: newest snapshot 3 h old, interval 24 h" in text
+    assert "  - ghost: NotFound: no DB instance ghost" in text
+
+
+def test_sns_message_has_email_text_and_the_json_document_for_each_protocol() -> None:
+    report = build_report(summary(CREATED))
+    body = json.loads(sns_message(report))
+    assert body["email"] == email_text(report)
+    for protocol in JSON_PROTOCOLS:
+        assert json.loads(body[protocol]) == report
+
+
+def test_large_report_is_truncated_with_counts_to_fit_sns_limit() -> None:
+    outcomes = [
+        TargetOutcome.skipped(SourceRef(SourceType.INSTANCE, f"db-{i:05d}"), "not due " + "x" * 80)
+        for i in range(5000)
+    ]
+    report = build_report(summary(*outcomes))
+    body = sns_message(report)
+    assert len(body.encode()) <= SNS_LIMIT_BYTES
+    document = json.loads(json.loads(body)["default"])
+    kept = len(document["skipped"])
+    assert 0 < kept < 5000
+    assert document["truncated"] == {"skipped": 5000 - kept}
+    assert document["counts"]["skipped"] == 5000
+    assert f"... and {5000 - kept} more" in json.loads(body)["email"]

@@ -1,0 +1,70 @@
+import pytest
+
+from rds_snapshot_manager.settings import Settings, SettingsError
+
+REQUIRED = {
+    "RSM_NAME": "rsm",
+    "RSM_LEDGER_TABLE": "rsm-ledger",
+    "RSM_REPORT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:report",
+    "RSM_FAILURE_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:failure",
+}
+
+
+def test_defaults_apply_when_only_required_variables_are_set() -> None:
+    settings = Settings.from_env(REQUIRED)
+    assert (settings.name, settings.backup_interval_hours, settings.retention_days) == ("rsm", 24, 7)
+    assert (settings.delete_old_snapshots, settings.dry_run, settings.log_level) == (True, False, "INFO")
+    assert (settings.manual_snapshot_quota, settings.max_concurrency) == (100, 8)
+    assert settings.db_instance_identifiers == ()
+
+
+def test_json_lists_maps_fractions_and_booleans_are_parsed() -> None:
+    settings = Settings.from_env(
+        REQUIRED
+        | {
+            "RSM_DB_INSTANCE_IDENTIFIERS": '["db-a", " db-b ", ""]',
+            "RSM_DB_CLUSTER_IDENTIFIERS": '["aurora-1"]',
+            "RSM_SELECTION_TAGS": '{"backup": "true"}',
+            "RSM_BACKUP_INTERVAL_HOURS": "0.01",
+            "RSM_RETENTION_DAYS": "0.0005",
+            "RSM_DRY_RUN": "TRUE",
+            "RSM_LOG_LEVEL": "debug",
+            "RSM_TARGETS_S3_BUCKET": "b",
+            "RSM_TARGETS_S3_KEY": "k.txt",
+        }
+    )
+    assert settings.db_instance_identifiers == ("db-a", "db-b")
+    assert settings.db_cluster_identifiers == ("aurora-1",)
+    assert settings.selection_tags == {"backup": "true"}
+    assert (settings.backup_interval_hours, settings.retention_days) == (0.01, 0.0005)
+    assert (settings.dry_run, settings.log_level) == (True, "DEBUG")
+    assert (settings.targets_s3_bucket, settings.targets_s3_key) == ("b", "k.txt")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("RSM_NAME", "", "RSM_NAME is required"),
+        ("RSM_RETENTION_DAYS", "0", "RSM_RETENTION_DAYS must be a number greater than 0; got '0'"),
+        ("RSM_BACKUP_INTERVAL_HOURS", "soon", "RSM_BACKUP_INTERVAL_HOURS must be a number"),
+        ("RSM_MIN_SNAPSHOTS_TO_KEEP", "-1", "RSM_MIN_SNAPSHOTS_TO_KEEP must be a whole number >= 0"),
+        ("RSM_MAX_CONCURRENCY", "many", "RSM_MAX_CONCURRENCY must be a whole number >= 1"),
+        ("RSM_DRY_RUN", "yes", "RSM_DRY_RUN must be true or false; got 'yes'"),
+        ("RSM_LOG_LEVEL", "LOUD", "RSM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ("RSM_DB_INSTANCE_IDENTIFIERS", "db-a,db-b", "RSM_DB_INSTANCE_IDENTIFIERS must be a JSON list"),
+        ("RSM_DB_CLUSTER_IDENTIFIERS", "[1]", "RSM_DB_CLUSTER_IDENTIFIERS must be a JSON list"),
+        ("RSM_SELECTION_TAGS", '["a"]', "RSM_SELECTION_TAGS must be a JSON object"),
+        ("RSM_TARGETS_S3_BUCKET", "bucket", "must be set together"),
+    ],
+)
+def test_invalid_value_fails_fast_naming_variable_and_allowed_values(
+    variable: str, value: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        Settings.from_env(REQUIRED | {variable: value})
+
+
+def test_settings_are_frozen() -> None:
+    settings = Settings.from_env(REQUIRED)
+    with pytest.raises(AttributeError):
+        settings.name = "other"  # type: ignore[misc]
