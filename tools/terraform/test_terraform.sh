@@ -1,0 +1,80 @@
+#!/usr/bin/env bash
+# `make test-terraform`: format, init + validate (module, root, every example), terraform test
+# (mocked AWS), checkov on the module, tflint where installed. Prints a timing line per step.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+TF=.venv/bin/terraform
+CHECKOV=.venv-tools/bin/checkov
+MODULE=modules/rds-snapshot-manager
+LOG_DIR=.tools/terraform/logs
+mkdir -p "$LOG_DIR"
+# Tests and guards assume the workspace Terraform picks by itself ("default").
+unset TF_WORKSPACE
+
+step_started=0
+microseconds() { echo "${EPOCHREALTIME/./}"; }
+start() { step_started=$(microseconds); printf '== %s\n' "$1"; }
+done_step() {
+  local elapsed=$(($(microseconds) - step_started))
+  printf '   ok: %s (%d.%d s)\n' "$1" $((elapsed / 1000000)) $((elapsed % 1000000 / 100000))
+}
+
+# Shows a step's log only when it fails, so a green run stays short.
+run_logged() {
+  local log=$1
+  shift
+  if ! "$@" >"$log" 2>&1; then
+    cat "$log"
+    echo "FAILED: $*" >&2
+    exit 1
+  fi
+}
+
+start "terraform fmt -check -recursive"
+$TF fmt -check -recursive -diff
+done_step "fmt"
+
+for dir in "$MODULE" . examples/*/; do
+  dir=${dir%/}
+  start "init + validate: $dir"
+  log_name=${dir//\//_}
+  # The root also installs the modules its test files call.
+  test_dir_arg=()
+  [[ $dir == . ]] && test_dir_arg=(-test-directory=tests/terraform)
+  run_logged "$LOG_DIR/init-$log_name.log" $TF -chdir="$dir" init -input=false -backend=false -no-color "${test_dir_arg[@]}"
+  $TF -chdir="$dir" validate -no-color
+  done_step "validate $dir"
+done
+
+start "terraform test (mock_provider \"aws\")"
+test_log="$LOG_DIR/terraform-test.log"
+if ! $TF test -test-directory=tests/terraform -no-color >"$test_log" 2>&1; then
+  cat "$test_log"
+  echo "FAILED: terraform test" >&2
+  exit 1
+fi
+grep -E '^(Success|Failure)!' "$test_log"
+done_step "terraform test: $(grep -cE '^\s+run ".*"\.\.\. pass' "$test_log") runs passed"
+
+start "checkov on $MODULE"
+checkov_report="$LOG_DIR/checkov.json"
+# --skip-download: no policy download from the vendor's platform (offline, and deterministic).
+checkov_rc=0
+$CHECKOV --directory "$MODULE" --framework terraform --skip-download --output json \
+  >"$checkov_report" 2>"$LOG_DIR/checkov.stderr" || checkov_rc=$?
+.venv-tools/bin/python tools/terraform/checkov_summary.py "$checkov_report"
+if ((checkov_rc != 0)); then
+  echo "FAILED: checkov (exit $checkov_rc)" >&2
+  exit 1
+fi
+done_step "checkov"
+
+if command -v tflint >/dev/null 2>&1; then
+  start "tflint (.tflint.hcl)"
+  tflint --init --config="$PWD/.tflint.hcl"
+  tflint --recursive --config="$PWD/.tflint.hcl"
+  done_step "tflint"
+else
+  echo "SKIPPED: tflint not installed (it is in no registry reachable here); .tflint.hcl is for users' pipelines."
+fi
