@@ -1,1 +1,4 @@
-# Owned by the bench work; filled in by its issue.
+# Scale benchmark (issue 5): the real handlers of one cycle over moto; separate from `make test`.
+.PHONY: bench
+bench: setup-python ## Benchmark one cycle at 20/200/1,000 databases over moto; fails when a budget fails
+	$(VPY) -m bench $(BENCH_ARGS)

@@ -1,0 +1,78 @@
+"""Issue 5's budgets, checked against the aggregated figures of each scenario and phase."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from bench.scenarios import AWS_PAYLOAD_LIMIT_BYTES, LAMBDA_TIMEOUT_S, Scenario
+
+# The original sample's create phase on the (200, 20) fixture (docs/PERFORMANCE.md).
+ORIGINAL_MID_CALLS = 8_606
+ORIGINAL_MID_WALL_S = 104.0
+# State payloads carry a run id and counts: a fleet 250 times larger may add a few digits.
+PAYLOAD_GROWTH_SLACK_BYTES = 64
+
+
+@dataclass(frozen=True)
+class Budget:
+    name: str
+    value: float
+    limit: float
+    ok: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def at_most(name: str, value: float, limit: float) -> Budget:
+    return Budget(name, value, limit, value <= limit)
+
+
+def below(name: str, value: float, limit: float) -> Budget:
+    return Budget(name, value, limit, value < limit)
+
+
+def cycle_call_limit(created: int, deleted: int, existing_snapshots: int) -> int:
+    """(snapshots created) + (snapshots deleted) + 4 x ceil(S / 100) + 20."""
+    return created + deleted + 4 * math.ceil(existing_snapshots / 100) + 20
+
+
+def check(
+    scenario: Scenario, phase: str, line: dict[str, Any], baseline_payload: int | None
+) -> list[Budget]:
+    """The budgets that apply to one line; `baseline_payload` is the small scenario's largest
+    state payload, when it ran."""
+    budgets = []
+    if phase in ("notify", "cycle") and "notify" in scenario.phases:
+        budgets.append(
+            at_most("sns_message_fits_sns", line["max_sns_message_bytes"], AWS_PAYLOAD_LIMIT_BYTES)
+        )
+    if scenario.name == "mid" and phase == "create":
+        budgets.append(at_most("create_api_calls", line["api_calls"], 287))
+        budgets.append(below("create_wall_s", line["wall_s"], 5.0))
+    if phase != "cycle":
+        return budgets
+    budgets.append(
+        at_most("state_payload_fits_step_functions", line["max_state_payload_bytes"],
+                AWS_PAYLOAD_LIMIT_BYTES)
+    )  # fmt: skip
+    if scenario.name in ("small", "mid", "large"):
+        existing = scenario.snapshots + scenario.unmanaged
+        limit = cycle_call_limit(line["created"], line["deleted"], existing)
+        budgets.append(at_most("cycle_api_calls", line["api_calls"], limit))
+    if scenario.name == "large":
+        budgets.append(below("cycle_wall_s", line["wall_s"], 60.0))
+        budgets.append(below("cycle_peak_mem_mb", line["peak_mem_mb"], 100.0))
+    if scenario.name == "payload" and baseline_payload is not None:
+        budgets.append(
+            at_most("state_payload_independent_of_fleet", line["max_state_payload_bytes"],
+                    baseline_payload + PAYLOAD_GROWTH_SLACK_BYTES)
+        )  # fmt: skip
+    return budgets
+
+
+def real_aws_create_budget(line: dict[str, Any]) -> Budget:
+    """1,000 creates at 200 ms each, measured: well inside (a third of) Lambda's 15 minutes."""
+    return at_most("creates_well_inside_lambda_timeout_s", line["wall_s"], LAMBDA_TIMEOUT_S / 3)

@@ -1,0 +1,214 @@
+"""One measured run of one scenario, in a process of its own (`python -m bench.cycle`).
+
+A fresh process per run gives every run a cold engine, as a new Lambda container would have
+(the handlers cache their settings and clients for the life of the process).
+
+It builds the fixture, then drives the real handlers in the state machine's order, passing the
+state dicts of docs/ARCHITECTURE.md: Create, then the Parallel branches (Check looped until
+done, and Prune), then Notify with the Parallel's result under `parallel`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import moto_rds
+from bench.probe import ApiProbe
+from bench.scenarios import BY_NAME, REGION, Scenario
+
+Handler = Callable[[dict[str, Any], object], dict[str, Any]]
+# The state machine polls Check with a Wait between; moto's snapshots are available at once.
+MAX_POLLS = 20
+MB = 1024 * 1024
+
+
+class LambdaContext:
+    """The few attributes of Lambda's context object a handler may read."""
+
+    function_name = "rds-snapshot-manager-bench"
+    memory_limit_in_mb = 128
+    aws_request_id = "bench"
+
+    @staticmethod
+    def get_remaining_time_in_millis() -> int:
+        return 900_000
+
+
+def payload_bytes(state: dict[str, Any]) -> int:
+    return len(json.dumps(state).encode())
+
+
+class Meter:
+    """Per-phase figures: API calls (from the probe), wall time, traced memory, payloads."""
+
+    def __init__(self, probe: ApiProbe, trace_memory: bool) -> None:
+        self._probe = probe
+        self._trace = trace_memory
+        self.phases: dict[str, dict[str, Any]] = {}
+
+    def run(self, phase: str, step: Callable[[], list[int]]) -> None:
+        """`step` runs the phase's handler calls and returns the size of every state it passed
+        to a handler or produced from a handler's result."""
+        self._probe.take()
+        if self._trace:
+            tracemalloc.reset_peak()
+        started = time.perf_counter()
+        sizes = step()
+        wall = time.perf_counter() - started
+        calls = self._probe.take()
+        self.phases[phase] = {
+            "api_calls": sum(calls.by_op.values()),
+            "api_calls_by_op": dict(sorted(calls.by_op.items())),
+            "wall_s": wall,
+            "api_seconds_by_op": {op: round(t, 3) for op, t in sorted(calls.seconds_by_op.items())},
+            "peak_mem_mb": tracemalloc.get_traced_memory()[1] / MB if self._trace else None,
+            "max_state_payload_bytes": max(sizes),
+            "max_sns_message_bytes": calls.max_sns_message_bytes,
+            "max_in_flight_mutations": calls.max_in_flight_mutations,
+        }
+
+
+def drive(scenario: Scenario, run_id: str, meter: Meter, started: datetime) -> dict[str, Any]:
+    handlers = importlib.import_module("rds_snapshot_manager.handlers")
+    context = LambdaContext()
+    state: dict[str, Any] = {
+        "run_id": run_id,
+        "started_at": started.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "input": {},
+    }
+    branches: dict[str, dict[str, Any]] = {}
+    polls = [0]
+
+    def task(key: str, handler: Handler, event: dict[str, Any]) -> list[int]:
+        """One Task state: the handler gets the whole state, its result goes under `key`."""
+        given = payload_bytes(event)
+        event[key] = handler(event, context)
+        return [given, payload_bytes(event)]
+
+    def create() -> list[int]:
+        return task("create", handlers.create_handler, state)
+
+    def check() -> list[int]:
+        branch = branches["check"] = dict(state)
+        sizes = []
+        for poll in range(1, MAX_POLLS + 1):
+            sizes += task("check", handlers.check_handler, branch)
+            polls[0] = poll
+            if branch["check"]["done"]:
+                break
+        return sizes
+
+    def prune() -> list[int]:
+        branch = branches["prune"] = dict(state)
+        return task("prune", handlers.prune_handler, branch)
+
+    def notify() -> list[int]:
+        # The Parallel state's output: one state per branch, stored under `parallel`.
+        state["parallel"] = [branches.get("check", state), branches.get("prune", state)]
+        return task("notify", handlers.notify_handler, state)
+
+    steps = {"create": create, "check": check, "prune": prune, "notify": notify}
+    for phase in scenario.phases:
+        meter.run(phase, steps[phase])
+    return {
+        "create": state.get("create"),
+        "check": branches.get("check", {}).get("check"),
+        "polls": polls[0],
+        "prune": branches.get("prune", {}).get("prune"),
+        "notify": state.get("notify"),
+    }
+
+
+def verify(scenario: Scenario, fleet: Any, results: dict[str, Any]) -> list[str]:
+    """What the cycle must have done to the fixture; a benchmark of a wrong result is no result."""
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.rds.models import rds_backends
+
+    rds = rds_backends[DEFAULT_ACCOUNT_ID][REGION]
+    existing = set(rds.database_snapshots) | set(rds.cluster_snapshots)
+    problems = []
+    create = results["create"]
+    if create != {"created": fleet.due, "skipped": scenario.targets - fleet.due, "failed": 0,
+                  "dry_run": False}:  # fmt: skip
+        problems.append(f"create returned {create}, expected {fleet.due} created")
+    if results["check"] is not None and results["check"]["available"] != fleet.due:
+        problems.append(f"check returned {results['check']}, expected {fleet.due} available")
+    if results["prune"] is not None:
+        if results["prune"]["deleted"] != len(fleet.expired_managed):
+            problems.append(
+                f"prune returned {results['prune']}, "
+                f"expected {len(fleet.expired_managed)} deleted"
+            )
+        if fleet.expired_managed & existing:
+            problems.append(f"{len(fleet.expired_managed & existing)} expired snapshots remain")
+    if fleet.unmanaged - existing:
+        problems.append(f"unmanaged snapshots were deleted: {sorted(fleet.unmanaged - existing)}")
+    if results["notify"] is not None and results["notify"] != {"status": "OK", "published": True}:
+        problems.append(f"notify returned {results['notify']}")
+    return problems
+
+
+def run_once(scenario: Scenario, run_number: int, trace_memory: bool) -> dict[str, Any]:
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "MOTO_RDS_SNAPSHOT_LIMIT": str(scenario.quota),
+        }
+    )
+    from moto import mock_aws
+
+    from bench import fixtures
+
+    moto_rds.install()
+    with mock_aws():
+        started = datetime.now(UTC)
+        build_started = time.perf_counter()
+        fleet = fixtures.build(scenario, started)
+        build_s = time.perf_counter() - build_started
+        os.environ.update(fleet.env)
+        probe = ApiProbe(scenario.mutation_latency_s)
+        probe.install()
+        if trace_memory:
+            tracemalloc.start()  # after the fixture: only the cycle's allocations count
+        meter = Meter(probe, trace_memory)
+        results = drive(scenario, f"bench-{scenario.name}-{run_number}", meter, started)
+        problems = verify(scenario, fleet, results)
+    return {
+        "scenario": scenario.name,
+        "run": run_number,
+        "traced": trace_memory,
+        "fixture_build_s": build_s,
+        "due": fleet.due,
+        "expired": len(fleet.expired_managed),
+        "results": results,
+        "phases": meter.phases,
+        "problems": problems,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("scenario", choices=sorted(BY_NAME))
+    parser.add_argument("--run", type=int, default=1)
+    parser.add_argument("--trace-memory", action="store_true")
+    parser.add_argument("--out", type=Path, required=True, help="where to write the JSON result")
+    args = parser.parse_args(argv)
+    result = run_once(BY_NAME[args.scenario], args.run, args.trace_memory)
+    args.out.write_text(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

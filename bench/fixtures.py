@@ -1,0 +1,183 @@
+"""Builds a scenario's fleet straight into moto's backends (fast; not measured).
+
+Snapshots are backdated by setting the moto model's `created`, which is what moto reports as
+SnapshotCreateTime. Managed snapshots carry the tags the engine writes (ManagedBy, RunId,
+SourceId, SourceType; see lambda_src/rds_snapshot_manager/services/create.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import boto3
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.rds.models import RDSBackend, rds_backends
+
+from bench.scenarios import INTERVAL_HOURS, NAME, REGION, RETENTION_DAYS, Scenario
+
+SELECTION_TAG = {"Key": "backup", "Value": "true"}
+NOT_DUE_AGE = timedelta(hours=2)
+EXPIRED_AGE = timedelta(days=RETENTION_DAYS + 1)
+# Young snapshots sit between the interval and retention, so every such target is due.
+YOUNG_OLDEST = timedelta(days=RETENTION_DAYS) - timedelta(hours=1)
+YOUNG_NEWEST = timedelta(hours=INTERVAL_HOURS + 1)
+
+
+@dataclass
+class Fleet:
+    """What the fixture holds, so a run can check the engine did exactly the right thing."""
+
+    instances: list[str] = field(default_factory=list)
+    clusters: list[str] = field(default_factory=list)
+    due: int = 0
+    expired_managed: set[str] = field(default_factory=set)
+    unmanaged: set[str] = field(default_factory=set)
+    env: dict[str, str] = field(default_factory=dict)
+
+
+def managed_ages(count: int, due: bool) -> list[timedelta]:
+    """Ages of one target's managed snapshots, oldest first: a quarter expired, the rest
+    spread between the interval and retention; a target that is not due has a 2-hour-old newest."""
+    expired = round(count / 4)
+    young = count - expired
+    step = (YOUNG_OLDEST - YOUNG_NEWEST) / max(young - 1, 1)
+    ages = [EXPIRED_AGE + timedelta(hours=count - i) for i in range(expired)]
+    ages += [YOUNG_OLDEST - step * i for i in range(young)]
+    if not due and ages:
+        ages[-1] = NOT_DUE_AGE
+    return ages
+
+
+def build(scenario: Scenario, now: datetime) -> Fleet:
+    """Call inside an active `mock_aws()`."""
+    rds = rds_backends[DEFAULT_ACCOUNT_ID][REGION]
+    fleet = Fleet()
+    clusters = round(scenario.targets * scenario.cluster_share)
+    not_due_every = round(1 / scenario.not_due_share) if scenario.not_due_share else 0
+    per_target, extra = divmod(scenario.snapshots, scenario.targets)
+    for index in range(scenario.targets):
+        is_cluster = index < clusters
+        source_id = _add_cluster(rds, index) if is_cluster else _add_instance(rds, index)
+        (fleet.clusters if is_cluster else fleet.instances).append(source_id)
+        due = not (not_due_every and index % not_due_every == 0)
+        fleet.due += due
+        ages = managed_ages(per_target + (index < extra), due)
+        for number, age in enumerate(ages):
+            snapshot_id = _snapshot_id(source_id, now - age, number)
+            tags = [
+                {"Key": "ManagedBy", "Value": NAME},
+                {"Key": "RunId", "Value": f"earlier-run-{number}"},
+                {"Key": "SourceId", "Value": source_id},
+                {"Key": "SourceType", "Value": "cluster" if is_cluster else "instance"},
+            ]
+            _add_snapshot(rds, source_id, is_cluster, snapshot_id, tags, now - age)
+            if age >= timedelta(days=RETENTION_DAYS):
+                fleet.expired_managed.add(snapshot_id)
+    for number in range(scenario.unmanaged):
+        index = number % scenario.targets
+        is_cluster = index < clusters
+        source_id = (fleet.clusters + fleet.instances)[index]
+        snapshot_id = f"manual-{source_id}-{number}"
+        # Half carry no ManagedBy tag, half another deployment's: Prune must touch neither.
+        owner = "dba" if number % 2 else "another-deployment"
+        tags = [{"Key": "owner" if number % 2 else "ManagedBy", "Value": owner}]
+        _add_snapshot(rds, source_id, is_cluster, snapshot_id, tags, now - 4 * EXPIRED_AGE)
+        fleet.unmanaged.add(snapshot_id)
+    fleet.env = _ledger_and_topics(scenario)
+    return fleet
+
+
+def _add_instance(rds: RDSBackend, index: int) -> str:
+    source_id = f"db-{index:05d}"
+    rds.create_db_instance(
+        {
+            "db_instance_identifier": source_id,
+            "db_instance_class": "db.t3.micro",
+            "engine": "postgres",
+            "tags": [SELECTION_TAG],
+        }
+    )
+    return source_id
+
+
+def _add_cluster(rds: RDSBackend, index: int) -> str:
+    """An Aurora cluster with one writer instance; the writer carries the selection tag too (as
+    with CopyTagsToSnapshot setups) and must resolve to its cluster, not be snapshotted itself."""
+    source_id = f"aurora-{index:05d}"
+    cluster = rds.create_db_cluster(
+        {
+            "db_cluster_identifier": source_id,
+            "engine": "aurora-postgresql",
+            "master_username": "admin_user",
+            "master_user_password": "not-a-secret-1",
+            "tags": [SELECTION_TAG],
+        }
+    )
+    cluster.status = "available"  # moto reports "creating" once otherwise
+    rds.create_db_instance(
+        {
+            "db_instance_identifier": f"{source_id}-writer",
+            "db_instance_class": "db.r6g.large",
+            "engine": "aurora-postgresql",
+            "db_cluster_identifier": source_id,
+            "tags": [SELECTION_TAG],
+        }
+    )
+    return source_id
+
+
+def _add_snapshot(
+    rds: RDSBackend,
+    source_id: str,
+    is_cluster: bool,
+    snapshot_id: str,
+    tags: list[dict[str, str]],
+    created: datetime,
+) -> None:
+    snapshot = (
+        rds.create_db_cluster_snapshot(source_id, snapshot_id, tags=tags)
+        if is_cluster
+        else rds.create_db_snapshot(source_id, snapshot_id, tags=tags)
+    )
+    snapshot.created = created  # what moto reports as SnapshotCreateTime
+
+
+def _snapshot_id(source_id: str, created: datetime, number: int) -> str:
+    """The engine's shape: `<source>-<yyyymmddHHMM>-<8 hex>`."""
+    digest = hashlib.sha256(f"{source_id}\n{number}".encode()).hexdigest()[:8]
+    return f"{source_id}-{created:%Y%m%d%H%M}-{digest}"
+
+
+def _ledger_and_topics(scenario: Scenario) -> dict[str, str]:
+    """The ledger table (key schema of ARCHITECTURE.md), both topics, and the run's settings.
+
+    Made with a session of its own, so these calls are not counted as the engine's.
+    """
+    session = boto3.session.Session(region_name=REGION)
+    table = f"{NAME}-ledger"
+    session.client("dynamodb").create_table(
+        TableName=table,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "pk", "KeyType": "HASH"},
+            {"AttributeName": "sk", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+    )
+    sns = session.client("sns")
+    return {
+        "RSM_NAME": NAME,
+        "RSM_LEDGER_TABLE": table,
+        "RSM_REPORT_TOPIC_ARN": sns.create_topic(Name=f"{NAME}-report")["TopicArn"],
+        "RSM_FAILURE_TOPIC_ARN": sns.create_topic(Name=f"{NAME}-failure")["TopicArn"],
+        "RSM_SELECTION_TAGS": '{"backup": "true"}',
+        "RSM_BACKUP_INTERVAL_HOURS": str(INTERVAL_HOURS),
+        "RSM_RETENTION_DAYS": str(RETENTION_DAYS),
+        "RSM_MIN_SNAPSHOTS_TO_KEEP": "1",
+        "RSM_MANUAL_SNAPSHOT_QUOTA": str(scenario.quota),
+    }

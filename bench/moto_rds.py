@@ -1,0 +1,79 @@
+"""Makes moto's RDS behave like RDS where the benchmark's figures depend on it.
+
+- Paging: moto 5.2.5 pages DescribeDBInstances but returns every snapshot and cluster in one
+  response and ignores MaxRecords, which would hide the engine's real call count (one call for
+  20,000 snapshots). Here they page like RDS: MaxRecords 20..100, default 100, Marker.
+- Status: moto answers CreateDB[Cluster]Snapshot with status `available`; RDS answers `creating`,
+  and the snapshot becomes available later. Here the create response says `creating` and later
+  describes say `available`, so Check does the lookups it does against RDS (one poll).
+
+This is emulator setup, not the system under test: the engine's code paths are unchanged.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from moto.core.responses import ActionResult
+from moto.rds.exceptions import RDSClientError
+from moto.rds.responses import RDSResponse
+
+MIN_RECORDS, MAX_RECORDS = 20, 100
+_PAGED = {
+    "describe_db_snapshots": "DBSnapshots",
+    "describe_db_cluster_snapshots": "DBClusterSnapshots",
+    "describe_db_clusters": "DBClusters",
+}
+_CREATES = {
+    "create_db_snapshot": "DBSnapshot",
+    "create_db_cluster_snapshot": "DBClusterSnapshot",
+}
+
+Action = Callable[[RDSResponse], ActionResult]
+
+
+def _paged(describe: Action, key: str) -> Action:
+    def paged_describe(self: RDSResponse) -> ActionResult:
+        size = int(self.params.get("MaxRecords") or MAX_RECORDS)
+        if not MIN_RECORDS <= size <= MAX_RECORDS:
+            raise RDSClientError(
+                "InvalidParameterValue",
+                f"MaxRecords must be between {MIN_RECORDS} and {MAX_RECORDS}; got {size}",
+            )
+        result = describe(self)._result
+        items = list(result[key])
+        start = int(self.params.get("Marker") or 0)
+        result[key] = items[start : start + size]
+        if start + size < len(items):
+            # An opaque position, as in RDS; the engine does not change snapshots mid-listing.
+            result["Marker"] = str(start + size)
+        return ActionResult(result)
+
+    return paged_describe
+
+
+def _creating(create: Action, key: str) -> Action:
+    def create_answering_creating(self: RDSResponse) -> ActionResult:
+        result = create(self)._result
+        answered = copy.copy(result[key])  # the stored snapshot stays available
+        answered.status = "creating"
+        result[key] = answered
+        return ActionResult(result)
+
+    return create_answering_creating
+
+
+def install() -> None:
+    """Idempotent: wraps each action once per process."""
+    wrappers: list[tuple[str, str, Callable[[Action, str], Action]]] = [
+        *((name, key, _paged) for name, key in _PAGED.items()),
+        *((name, key, _creating) for name, key in _CREATES.items()),
+    ]
+    for name, key, wrap in wrappers:
+        action = getattr(RDSResponse, name)
+        if not getattr(action, "bench_wrapped", False):
+            wrapped: Any = wrap(action, key)
+            wrapped.bench_wrapped = True
+            setattr(RDSResponse, name, wrapped)

@@ -1,0 +1,65 @@
+"""The benchmark's scenarios (issue 5) and the settings every run shares."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NAME = "rds-snapshot-manager"
+REGION = "us-east-1"
+INTERVAL_HOURS = 24
+RETENTION_DAYS = 7
+# Step Functions' state payload limit and SNS's message limit (both 256 KiB).
+AWS_PAYLOAD_LIMIT_BYTES = 262_144
+REAL_AWS_CALL_S = 0.2
+LAMBDA_TIMEOUT_S = 900
+FULL_CYCLE = ("create", "check", "prune", "notify")
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """`targets` databases (a fifth of them Aurora clusters with one member instance each) and
+    `snapshots` managed snapshots spread evenly over them: a quarter expired, the rest older than
+    the interval, except on `not_due_share` of the targets whose newest one is two hours old.
+    `unmanaged` manual snapshots (no or another ManagedBy tag, all expired) must survive Prune."""
+
+    name: str
+    targets: int
+    snapshots: int
+    runs: int = 3
+    # Extra runs under tracemalloc for peak memory (it slows a run several times over).
+    memory_runs: int = 1
+    not_due_share: float = 0.0
+    cluster_share: float = 0.2
+    phases: tuple[str, ...] = FULL_CYCLE
+    # Stand-in for real AWS latency on each create/delete call (the concurrency scenario).
+    mutation_latency_s: float = 0.0
+
+    @property
+    def unmanaged(self) -> int:
+        return max(5, self.snapshots // 50) if self.snapshots else 0
+
+    @property
+    def quota(self) -> int:
+        """moto's limit and the run's quota input: room for the fixture and one more cycle."""
+        return max(1000, 2 * (self.snapshots + self.unmanaged + self.targets * 2))
+
+
+SCENARIOS = (
+    Scenario("small", targets=20, snapshots=100, not_due_share=0.25, memory_runs=3),
+    # Mirrors the original sample's (200, 20) fixture: every database due, a quarter expired.
+    Scenario("mid", targets=200, snapshots=4_000),
+    Scenario("large", targets=1_000, snapshots=20_000, not_due_share=0.1),
+    # 1,000 creates with 200 ms each: measures the engine's bounded concurrency in wall time.
+    Scenario(
+        "concurrency",
+        targets=1_000,
+        snapshots=0,
+        runs=1,
+        memory_runs=0,
+        phases=("create",),
+        mutation_latency_s=REAL_AWS_CALL_S,
+    ),
+    # Step Functions payloads at N=5,000: a full cycle, payloads measured between the states.
+    Scenario("payload", targets=5_000, snapshots=0, runs=1, memory_runs=0),
+)
+BY_NAME = {scenario.name: scenario for scenario in SCENARIOS}
