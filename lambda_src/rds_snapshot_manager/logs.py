@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 LOGGER_NAME = "rds_snapshot_manager"
 
@@ -20,11 +20,19 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str, sort_keys=True)
 
 
+class StdoutHandler(logging.StreamHandler[TextIO]):
+    """Writes to whatever sys.stdout is at the time, so a replaced stdout still gets the logs."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout
+        super().emit(record)
+
+
 def configure(level: str) -> logging.Logger:
     """Sets up the package logger once (Lambda reuses containers); later calls set the level."""
     logger = logging.getLogger(LOGGER_NAME)
     if not any(isinstance(h.formatter, JsonFormatter) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = StdoutHandler()
         handler.setFormatter(JsonFormatter())
         logger.addHandler(handler)
         logger.propagate = False

@@ -57,9 +57,7 @@ class Account:
     def messages(self, queue_url: str) -> list[dict[str, Any]]:
         """The JSON documents SNS delivered to a subscribed queue (the `sqs` protocol's copy)."""
         received = self.sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
-        return [
-            json.loads(json.loads(m["Body"])["Message"]) for m in received.get("Messages", [])
-        ]
+        return [json.loads(json.loads(m["Body"])["Message"]) for m in received.get("Messages", [])]
 
     # -- builders ---------------------------------------------------------------------------------
     def instance(
@@ -126,11 +124,15 @@ class Account:
                 DBInstanceIdentifier=source_id, DBSnapshotIdentifier=snapshot_id, Tags=tags
             )
 
-    def snapshot_ids(self, cluster: bool = False) -> set[str]:
+    def snapshot_ids(self, cluster: bool = False, snapshot_type: str = "manual") -> set[str]:
         if cluster:
-            pages = self.rds.get_paginator("describe_db_cluster_snapshots").paginate()
-            return {s["DBClusterSnapshotIdentifier"] for p in pages for s in p["DBClusterSnapshots"]}
-        pages = self.rds.get_paginator("describe_db_snapshots").paginate()
+            pages = self.rds.get_paginator("describe_db_cluster_snapshots").paginate(
+                SnapshotType=snapshot_type
+            )
+            return {
+                s["DBClusterSnapshotIdentifier"] for p in pages for s in p["DBClusterSnapshots"]
+            }
+        pages = self.rds.get_paginator("describe_db_snapshots").paginate(SnapshotType=snapshot_type)
         return {s["DBSnapshotIdentifier"] for p in pages for s in p["DBSnapshots"]}
 
 
@@ -168,11 +170,12 @@ def context(
     run_id: str = "run-1",
     now: datetime | None = None,
     started_at: datetime | None = None,
+    dry_run: bool = False,
     **overrides: Any,
 ) -> RunContext:
     now = now or datetime.now(UTC)
     return RunContext(
-        run_id=run_id, started_at=started_at or now, now=now, dry_run=False, **overrides
+        run_id=run_id, started_at=started_at or now, now=now, dry_run=dry_run, **overrides
     )
 
 
@@ -227,3 +230,16 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
             report_queue=queues[0],
             failure_queue=queues[1],
         )
+
+
+class _Http:
+    status_code = 200
+
+
+def answer(client: Any, operation: str, response: dict[str, Any]) -> None:
+    """Makes `operation` return `response` without reaching moto (e.g. a snapshot still creating,
+    which moto never shows because its snapshots are available at once)."""
+    service = client.meta.service_model.service_name
+    client.meta.events.register(
+        f"before-call.{service}.{operation}", lambda **_: (_Http(), response)
+    )

@@ -5,7 +5,9 @@ import pytest
 from rds_snapshot_manager.clients import Clients
 
 
-def test_clients_are_created_lazily_once_with_adaptive_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clients_are_created_lazily_once_with_adaptive_retries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     created: list[tuple[str, Any]] = []
 

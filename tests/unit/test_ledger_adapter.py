@@ -18,7 +18,9 @@ def ledger(account: Account) -> LedgerAdapter:
 
 def outcomes(count: int) -> list[TargetOutcome]:
     return [
-        TargetOutcome.created(SourceRef(SourceType.INSTANCE, f"db-{i:04d}"), f"snap-{i}", "creating")
+        TargetOutcome.created(
+            SourceRef(SourceType.INSTANCE, f"db-{i:04d}"), f"snap-{i}", "creating"
+        )
         for i in range(count)
     ]
 
@@ -31,7 +33,9 @@ def test_run_is_recorded_once_and_a_retry_is_recognised(account: Account) -> Non
     assert (record.started_at, record.dry_run) == (NOW.isoformat(), False)
 
 
-def test_conditional_check_failure_on_start_means_retry_other_errors_raise(account: Account) -> None:
+def test_conditional_check_failure_on_start_means_retry_other_errors_raise(
+    account: Account,
+) -> None:
     adapter = ledger(account)
     inject_error(account.dynamodb, "PutItem", "ConditionalCheckFailedException")
     assert adapter.start_run("run-1", NOW.isoformat(), False, NOW) is False
@@ -40,7 +44,9 @@ def test_conditional_check_failure_on_start_means_retry_other_errors_raise(accou
         adapter.mark_published("run-1", NOW)
 
 
-def test_outcomes_are_written_25_per_batch_with_ttl_and_read_back_by_query(account: Account) -> None:
+def test_outcomes_are_written_25_per_batch_with_ttl_and_read_back_by_query(
+    account: Account,
+) -> None:
     adapter = ledger(account)
     count_calls(account)
     adapter.record_outcomes("run-1", outcomes(60), NOW)

@@ -7,7 +7,9 @@ from rds_snapshot_manager.domain.model import SourceRef, SourceType
 from rds_snapshot_manager.domain.naming import MAX_LENGTH, is_valid_snapshot_id, snapshot_id
 
 RUN_TIME = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
-source_ids = st.text(alphabet="abcdefghijklmnopqrstuvwxyzABC0123456789-_.", min_size=1, max_size=300)
+source_ids = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABC0123456789-_.", min_size=1, max_size=300
+)
 kinds = st.sampled_from(list(SourceType))
 
 

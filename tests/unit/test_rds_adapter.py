@@ -32,7 +32,8 @@ def test_manual_snapshots_are_listed_100_per_call_with_tags_from_tag_list(accoun
         account.snapshot("db-a", f"snap-{index:03d}", managed_by=NAME if index % 2 else None)
     requests: list[dict[str, object]] = []
     account.rds.meta.events.register(
-        "before-parameter-build.rds.DescribeDBSnapshots", lambda params, **_: requests.append(params)
+        "before-parameter-build.rds.DescribeDBSnapshots",
+        lambda params, **_: requests.append(params),
     )
     snapshots = list(RdsAdapter(account.rds).manual_snapshots(SourceType.INSTANCE))
     assert len(snapshots) == 150

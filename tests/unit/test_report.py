@@ -24,7 +24,9 @@ SKIPPED = TargetOutcome.skipped(AURORA, "not due: newest snapshot 3 h old, inter
 FAILED = TargetOutcome.failed("ghost", SourceType.INSTANCE, "NotFound", "no DB instance ghost")
 
 
-def summary(*outcomes: TargetOutcome, deletions: tuple[Deletion, ...] = (), **kw: object) -> RunSummary:
+def summary(
+    *outcomes: TargetOutcome, deletions: tuple[Deletion, ...] = (), **kw: object
+) -> RunSummary:
     return RunSummary("run-1", False, list(outcomes), list(deletions), **kw)  # type: ignore[arg-type]
 
 

@@ -12,8 +12,16 @@ REQUIRED = {
 
 def test_defaults_apply_when_only_required_variables_are_set() -> None:
     settings = Settings.from_env(REQUIRED)
-    assert (settings.name, settings.backup_interval_hours, settings.retention_days) == ("rsm", 24, 7)
-    assert (settings.delete_old_snapshots, settings.dry_run, settings.log_level) == (True, False, "INFO")
+    assert (settings.name, settings.backup_interval_hours, settings.retention_days) == (
+        "rsm",
+        24,
+        7,
+    )
+    assert (settings.delete_old_snapshots, settings.dry_run, settings.log_level) == (
+        True,
+        False,
+        "INFO",
+    )
     assert (settings.manual_snapshot_quota, settings.max_concurrency) == (100, 8)
     assert settings.db_instance_identifiers == ()
 
@@ -47,11 +55,23 @@ def test_json_lists_maps_fractions_and_booleans_are_parsed() -> None:
         ("RSM_NAME", "", "RSM_NAME is required"),
         ("RSM_RETENTION_DAYS", "0", "RSM_RETENTION_DAYS must be a number greater than 0; got '0'"),
         ("RSM_BACKUP_INTERVAL_HOURS", "soon", "RSM_BACKUP_INTERVAL_HOURS must be a number"),
-        ("RSM_MIN_SNAPSHOTS_TO_KEEP", "-1", "RSM_MIN_SNAPSHOTS_TO_KEEP must be a whole number >= 0"),
+        (
+            "RSM_MIN_SNAPSHOTS_TO_KEEP",
+            "-1",
+            "RSM_MIN_SNAPSHOTS_TO_KEEP must be a whole number >= 0",
+        ),
         ("RSM_MAX_CONCURRENCY", "many", "RSM_MAX_CONCURRENCY must be a whole number >= 1"),
         ("RSM_DRY_RUN", "yes", "RSM_DRY_RUN must be true or false; got 'yes'"),
-        ("RSM_LOG_LEVEL", "LOUD", "RSM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
-        ("RSM_DB_INSTANCE_IDENTIFIERS", "db-a,db-b", "RSM_DB_INSTANCE_IDENTIFIERS must be a JSON list"),
+        (
+            "RSM_LOG_LEVEL",
+            "LOUD",
+            "RSM_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+        ),
+        (
+            "RSM_DB_INSTANCE_IDENTIFIERS",
+            "db-a,db-b",
+            "RSM_DB_INSTANCE_IDENTIFIERS must be a JSON list",
+        ),
         ("RSM_DB_CLUSTER_IDENTIFIERS", "[1]", "RSM_DB_CLUSTER_IDENTIFIERS must be a JSON list"),
         ("RSM_SELECTION_TAGS", '["a"]', "RSM_SELECTION_TAGS must be a JSON object"),
         ("RSM_TARGETS_S3_BUCKET", "bucket", "must be set together"),

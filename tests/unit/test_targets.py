@@ -90,4 +90,6 @@ def test_member_of_a_cluster_missing_from_the_listing_is_not_found() -> None:
 def test_stopped_instance_has_a_skip_reason_and_available_one_has_none() -> None:
     assert forbidden_state_reason(instance("db-a")) is None
     reason = forbidden_state_reason(instance("db-a", status="stopped"))
-    assert reason == "instance is stopped; a snapshot needs status available or storage-optimization"
+    assert (
+        reason == "instance is stopped; a snapshot needs status available or storage-optimization"
+    )

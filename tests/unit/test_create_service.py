@@ -1,0 +1,208 @@
+import time
+from typing import Any
+
+from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Outcome, TargetOutcome
+from rds_snapshot_manager.services.create import CreateResult
+from tests.unit.conftest import Account, context, count_calls, inject_error, later
+
+
+def by_source(result: CreateResult) -> dict[str, TargetOutcome]:
+    return {o.source_id: o for o in result.outcomes}
+
+
+def test_due_targets_are_snapshotted_and_recent_ones_skipped_with_reason(account: Account) -> None:
+    account.instance("db-old")
+    account.instance("db-new")
+    account.snapshot("db-old", "db-old-earlier")
+    account.snapshot("db-new", "db-new-earlier")
+    engine = account.engine(db_instance_identifiers=("db-old", "db-new"), backup_interval_hours=24)
+    account.rds.delete_db_snapshot(DBSnapshotIdentifier="db-old-earlier")
+    outcomes = by_source(engine.create.run(context(now=later(hours=3))))
+    assert outcomes["db-old"].outcome is Outcome.CREATED
+    assert outcomes["db-old"].snapshot_id in account.snapshot_ids()
+    assert outcomes["db-new"].outcome is Outcome.SKIPPED
+    assert outcomes["db-new"].reason == "not due: newest snapshot 3 h old, interval 24 h"
+
+
+def test_only_this_deployments_snapshots_count_towards_the_interval(account: Account) -> None:
+    account.instance("db-a")
+    account.snapshot("db-a", "someone-elses", managed_by="other-deployment")
+    account.snapshot("db-a", "untagged", managed_by=None)
+    result = account.engine(db_instance_identifiers=("db-a",)).create.run(context())
+    assert by_source(result)["db-a"].outcome is Outcome.CREATED
+
+
+def test_cluster_members_of_any_engine_are_snapshotted_once_at_cluster_level(
+    account: Account,
+) -> None:
+    account.cluster("aurora-my", engine="aurora-mysql", members=2, encrypted=True)
+    account.cluster("aurora-pg", engine="aurora-postgresql", members=1)
+    engine = account.engine(
+        db_instance_identifiers=("aurora-my-1", "aurora-my-2", "aurora-pg-1"),
+        db_cluster_identifiers=("aurora-my",),
+    )
+    result = engine.create.run(context())
+    assert sorted((o.source_id, o.source_type, o.outcome) for o in result.outcomes) == [
+        ("aurora-my", "cluster", Outcome.CREATED),
+        ("aurora-pg", "cluster", Outcome.CREATED),
+    ]
+    assert len(account.snapshot_ids(cluster=True)) == 2
+    assert all(len(i) <= 63 for i in account.snapshot_ids(cluster=True))
+
+
+def test_selection_tags_and_list_file_add_targets_and_unknown_ids_fail_not_found(
+    account: Account,
+) -> None:
+    account.instance("tagged", tags={"backup": "true"})
+    account.instance("listed")
+    account.s3.create_bucket(Bucket="lists")
+    account.s3.put_object(Bucket="lists", Key="list.txt", Body=b"listed\r\nghost\r\n")
+    engine = account.engine(
+        selection_tags={"backup": "true"}, targets_s3_bucket="lists", targets_s3_key="list.txt"
+    )
+    outcomes = by_source(engine.create.run(context()))
+    assert outcomes["tagged"].outcome is Outcome.CREATED
+    assert outcomes["listed"].outcome is Outcome.CREATED
+    assert (outcomes["ghost"].outcome, outcomes["ghost"].error_code) == (Outcome.FAILED, "NotFound")
+
+
+def test_missing_list_file_is_a_reported_failure_and_other_targets_go_on(account: Account) -> None:
+    account.instance("db-a")
+    account.s3.create_bucket(Bucket="lists")
+    engine = account.engine(
+        db_instance_identifiers=("db-a",), targets_s3_bucket="lists", targets_s3_key="gone.txt"
+    )
+    outcomes = by_source(engine.create.run(context()))
+    assert outcomes["db-a"].outcome is Outcome.CREATED
+    failure = outcomes["s3://lists/gone.txt"]
+    assert (failure.outcome, failure.error_code) == (Outcome.FAILED, "NoSuchKey")
+
+
+def test_stopped_instance_is_skipped_with_its_state(account: Account) -> None:
+    account.instance("db-a")
+    account.instance("db-stopped")
+    account.rds.stop_db_instance(DBInstanceIdentifier="db-stopped")
+    engine = account.engine(db_instance_identifiers=("db-a", "db-stopped"))
+    outcomes = by_source(engine.create.run(context()))
+    assert outcomes["db-a"].outcome is Outcome.CREATED
+    assert outcomes["db-stopped"].outcome is Outcome.SKIPPED
+    assert outcomes["db-stopped"].reason.startswith("instance is stopped")
+
+
+def test_faults_of_one_target_are_reported_and_the_others_still_snapshotted(
+    account: Account,
+) -> None:
+    faults = {
+        "db-throttled": "Throttling",
+        "db-quota": "SnapshotQuotaExceeded",
+        "db-vanished": "DBInstanceNotFound",
+        "db-busy": "InvalidDBInstanceState",
+    }
+    for identifier in [*faults, "db-fine"]:
+        account.instance(identifier)
+    for identifier, code in faults.items():
+        inject_error(
+            account.rds,
+            "CreateDBSnapshot",
+            code,
+            when=lambda params, i=identifier: params["DBInstanceIdentifier"] == i,
+        )
+    engine = account.engine(db_instance_identifiers=(*faults, "db-fine"))
+    outcomes = by_source(engine.create.run(context()))
+    assert {k: (o.outcome, o.error_code) for k, o in outcomes.items()} == {
+        "db-throttled": (Outcome.FAILED, "Throttling"),
+        "db-quota": (Outcome.FAILED, "SnapshotQuotaExceeded"),
+        "db-vanished": (Outcome.FAILED, "NotFound"),
+        "db-busy": (Outcome.SKIPPED, ""),
+        "db-fine": (Outcome.CREATED, ""),
+    }
+
+
+def test_targets_beyond_the_quota_fail_in_advance_without_a_create_call(account: Account) -> None:
+    for identifier in ("db-a", "db-b", "db-c"):
+        account.instance(identifier)
+    account.snapshot("db-a", "unmanaged-1", managed_by=None)
+    count_calls(account)
+    engine = account.engine(
+        db_instance_identifiers=("db-a", "db-b", "db-c"), manual_snapshot_quota=2
+    )
+    outcomes = by_source(engine.create.run(context()))
+    assert [o.outcome for o in outcomes.values()].count(Outcome.CREATED) == 1
+    refused = [o for o in outcomes.values() if o.outcome is Outcome.FAILED]
+    assert [o.error_code for o in refused] == ["SnapshotQuotaExceeded"] * 2
+    assert "1 manual instance snapshots exist and the quota is 2" in refused[0].message
+    assert account.calls["CreateDBSnapshot"] == 1
+
+
+def test_run_input_quota_overrides_the_fallback(account: Account) -> None:
+    account.instance("db-a")
+    account.snapshot("db-a", "unmanaged-1", managed_by=None)
+    engine = account.engine(db_instance_identifiers=("db-a",), manual_snapshot_quota=1)
+    result = engine.create.run(context(quota_override=5))
+    assert result.outcomes[0].outcome is Outcome.CREATED
+
+
+def test_retried_create_meets_its_own_snapshots_and_makes_no_second_one(account: Account) -> None:
+    account.instance("db-a")
+    account.cluster("aurora-1")
+    engine = account.engine(db_instance_identifiers=("db-a",), db_cluster_identifiers=("aurora-1",))
+    ctx = context(run_id="exec-42")
+    first = engine.create.run(ctx)
+    before = (account.snapshot_ids(), account.snapshot_ids(cluster=True))
+    retried = engine.create.run(context(run_id="exec-42", now=later(hours=1), started_at=ctx.now))
+    assert retried.summary() == first.summary() == {
+        "created": 2, "skipped": 0, "failed": 0, "dry_run": False,
+    }  # fmt: skip
+    assert sorted(o.snapshot_id for o in retried.outcomes) == sorted(
+        o.snapshot_id for o in first.outcomes
+    )
+    assert (account.snapshot_ids(), account.snapshot_ids(cluster=True)) == before
+
+
+def test_conditional_check_failure_on_the_run_item_does_not_stop_create(account: Account) -> None:
+    account.instance("db-a")
+    inject_error(account.dynamodb, "PutItem", "ConditionalCheckFailedException")
+    result = account.engine(db_instance_identifiers=("db-a",)).create.run(context())
+    assert result.summary()["created"] == 1
+
+
+def test_dry_run_creates_nothing_but_reports_what_it_would_do(account: Account) -> None:
+    account.instance("db-a")
+    before = account.snapshot_ids()
+    engine = account.engine(db_instance_identifiers=("db-a",))
+    result = engine.create.run(context(dry_run=True))
+    assert result.summary() == {"created": 1, "skipped": 0, "failed": 0, "dry_run": True}
+    assert result.outcomes[0].status == DRY_RUN_STATUS
+    assert account.snapshot_ids() == before
+
+
+def test_creates_run_with_bounded_concurrency(account: Account) -> None:
+    identifiers = [f"db-{i:02d}" for i in range(12)]
+    for identifier in identifiers:
+        account.instance(identifier)
+
+    def slow(**_: Any) -> None:
+        time.sleep(0.05)
+
+    account.rds.meta.events.register("before-parameter-build.rds.CreateDBSnapshot", slow)
+    engine = account.engine(db_instance_identifiers=tuple(identifiers), max_concurrency=3)
+    result = engine.create.run(context())
+    assert result.summary()["created"] == 12
+    assert 1 < result.max_in_flight <= 3
+
+
+def test_create_phase_calls_do_not_grow_with_existing_snapshots(account: Account) -> None:
+    for index in range(10):
+        account.instance(f"db-{index}")
+        for age in range(10):
+            account.snapshot(f"db-{index}", f"db-{index}-old-{age}")
+    count_calls(account)
+    engine = account.engine(
+        db_instance_identifiers=tuple(f"db-{i}" for i in range(10)), manual_snapshot_quota=1000
+    )
+    engine.create.run(context(now=later(days=2)))
+    assert account.calls["CreateDBSnapshot"] == 10
+    assert account.calls["DescribeDBSnapshots"] == 1
+    assert "ListTagsForResource" not in account.calls
+    assert "AddTagsToResource" not in account.calls
+    assert sum(account.calls.values()) <= 10 + 8

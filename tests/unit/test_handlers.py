@@ -1,0 +1,153 @@
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from rds_snapshot_manager import handlers
+from rds_snapshot_manager.services.run import BadEventError
+from rds_snapshot_manager.settings import SettingsError
+from tests.unit.conftest import NAME, TABLE, Account
+
+CONTRACT_ITEM_KEYS = {
+    "created": {"snapshot_id", "source_id", "source_type"},
+    "deleted": {"snapshot_id", "source_id", "source_type"},
+    "skipped": {"source_id", "reason"},
+    "failed": {"source_id", "error_code", "message"},
+}
+
+
+@pytest.fixture
+def deployed(account: Account, monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
+    """The environment the module sets on every function; the handlers build their own clients."""
+    env = {
+        "RSM_NAME": NAME,
+        "RSM_LEDGER_TABLE": TABLE,
+        "RSM_REPORT_TOPIC_ARN": account.report_topic,
+        "RSM_FAILURE_TOPIC_ARN": account.failure_topic,
+        "RSM_DB_INSTANCE_IDENTIFIERS": json.dumps(["db-a", "aurora-1-1", "ghost"]),
+        "RSM_SELECTION_TAGS": json.dumps({"backup": "true"}),
+        "RSM_BACKUP_INTERVAL_HOURS": "0.0001",  # 0.36 s
+        "RSM_RETENTION_DAYS": "0.00001",  # 0.86 s
+        "RSM_MIN_SNAPSHOTS_TO_KEEP": "1",
+        "RSM_LOG_LEVEL": "DEBUG",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    handlers.engine.cache_clear()
+    yield account
+    handlers.engine.cache_clear()
+
+
+def state(**extra: Any) -> dict[str, Any]:
+    return {"run_id": "exec-0001", "started_at": "2026-11-24T05:30:00.123Z", "input": {}, **extra}
+
+
+def run_cycle(event: dict[str, Any]) -> dict[str, Any]:
+    """Drives the handlers the way the state machine does, payloads included."""
+    event["create"] = handlers.create_handler(event, None)
+    event["check"] = handlers.check_handler(event, None)
+    while not event["check"]["done"]:
+        event["check"] = handlers.check_handler(event, None)
+    event["prune"] = handlers.prune_handler(event, None)
+    event["notify"] = handlers.notify_handler(event, None)
+    return event
+
+
+def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -> None:
+    deployed.instance("db-a")
+    deployed.instance("db-stopped", tags={"backup": "true"})
+    deployed.rds.stop_db_instance(DBInstanceIdentifier="db-stopped")
+    deployed.cluster("aurora-1", engine="aurora-mysql", members=2, tags={"backup": "true"})
+    deployed.snapshot("db-a", "db-a-old-1")
+    deployed.snapshot("db-a", "db-a-foreign", managed_by="other")
+    deployed.snapshot("db-a", "db-a-untagged", managed_by=None)
+    time.sleep(1)  # the earlier snapshots pass the tiny retention and interval
+
+    final = run_cycle(state())
+
+    assert final["create"] == {"created": 2, "skipped": 1, "failed": 1, "dry_run": False}
+    assert final["check"] == {
+        "creating": 0, "available": 2, "failed": 0, "done": True, "timed_out": False,
+    }  # fmt: skip
+    assert final["prune"] == {"deleted": 1, "failed": 0, "kept": 2}
+    assert final["notify"] == {"status": "PARTIAL", "published": True}
+    assert len(json.dumps(final)) < 2000  # payloads carry counts, never lists
+
+    [report] = deployed.messages(deployed.report_queue)
+    assert deployed.messages(deployed.failure_queue) == [report]
+    assert {"run_id", "status", "dry_run", "created", "deleted", "skipped", "failed"} <= set(report)
+    assert (report["run_id"], report["status"], report["dry_run"]) == (
+        "exec-0001",
+        "PARTIAL",
+        False,
+    )
+    for name, keys in CONTRACT_ITEM_KEYS.items():
+        for item in report[name]:
+            assert keys <= set(item), (name, item)
+    targets = [i["source_id"] for name in ("created", "skipped", "failed") for i in report[name]]
+    assert sorted(targets) == ["aurora-1", "db-a", "db-stopped", "ghost"]
+    assert [i["source_type"] for i in report["created"]] == ["cluster", "instance"]
+    assert report["deleted"] == [
+        {"snapshot_id": "db-a-old-1", "source_id": "db-a", "source_type": "instance"}
+    ]
+    assert report["failed"][0]["error_code"] == "NotFound"
+    assert deployed.snapshot_ids() >= {"db-a-foreign", "db-a-untagged"}
+    new_ids = {i["snapshot_id"] for i in report["created"]}
+    assert all("-20261124" in i for i in new_ids)
+    [instance_snapshot] = [i for i in report["created"] if i["source_type"] == "instance"]
+    created = deployed.rds.describe_db_snapshots(
+        DBSnapshotIdentifier=instance_snapshot["snapshot_id"]
+    )["DBSnapshots"][0]
+    assert {t["Key"]: t["Value"] for t in created["TagList"]} == {
+        "ManagedBy": NAME, "RunId": "exec-0001", "SourceId": "db-a", "SourceType": "instance",
+    }  # fmt: skip
+
+
+def test_input_dry_run_forces_a_dry_run_that_changes_nothing(deployed: Account) -> None:
+    deployed.instance("db-a")
+    deployed.snapshot("db-a", "db-a-old-1")
+    deployed.snapshot("db-a", "db-a-old-2")
+    time.sleep(1)
+    before = deployed.snapshot_ids()
+    final = run_cycle(state(input={"dry_run": True}))
+    assert final["create"]["dry_run"] is True
+    assert final["prune"]["deleted"] == 1
+    assert deployed.snapshot_ids() == before
+    [report] = deployed.messages(deployed.report_queue)
+    assert report["dry_run"] is True
+    assert [i["snapshot_id"] for i in report["deleted"]] == ["db-a-old-1"]
+
+
+def test_caught_error_in_the_state_makes_notify_report_failed(deployed: Account) -> None:
+    error = {"Error": "Lambda.ServiceException", "Cause": "create crashed"}
+    assert handlers.notify_handler(state(error=error), None) == {
+        "status": "FAILED", "published": True,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ({"input": {}}, "run_id"),
+        (state(started_at="yesterday"), "started_at must be an ISO 8601 time"),
+        (state(started_at=12), "started_at must be an ISO 8601 time"),
+        (state(input=["x"]), "input must be an object"),
+        (state(input={"manual_snapshot_quota": 0}), "manual_snapshot_quota must be a whole number"),
+    ],
+)
+def test_malformed_state_fails_with_a_clear_message(
+    deployed: Account, event: dict[str, Any], message: str
+) -> None:
+    with pytest.raises(BadEventError, match=message):
+        handlers.create_handler(event, None)
+
+
+def test_missing_required_setting_fails_fast(
+    deployed: Account, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RSM_LEDGER_TABLE")
+    handlers.engine.cache_clear()
+    with pytest.raises(SettingsError, match="RSM_LEDGER_TABLE is required"):
+        handlers.check_handler(state(), None)

@@ -1,0 +1,119 @@
+import time
+from typing import Any
+
+from rds_snapshot_manager.adapters.ledger import LedgerAdapter
+from tests.unit.conftest import TABLE, Account, context, count_calls, inject_error, later
+
+
+def fleet(account: Account) -> None:
+    """db-a: three of ours, one other deployment's, one untagged; aurora-1: two of ours."""
+    account.instance("db-a")
+    for index in range(3):
+        account.snapshot("db-a", f"ours-a-{index}")
+        time.sleep(0.002)  # distinct create times, so "newest" is well defined
+    account.snapshot("db-a", "theirs", managed_by="other-deployment")
+    account.snapshot("db-a", "untagged", managed_by=None)
+    account.cluster("aurora-1")
+    for index in range(2):
+        account.snapshot("aurora-1", f"ours-c-{index}", cluster=True)
+        time.sleep(0.002)
+
+
+def test_prune_deletes_expired_managed_snapshots_but_keeps_newest_and_foreign_ones(
+    account: Account,
+) -> None:
+    fleet(account)
+    automated = account.snapshot_ids(snapshot_type="automated")
+    result = account.engine(retention_days=1, min_snapshots_to_keep=1).prune.run(
+        context(now=later(days=2))
+    )
+    assert result.summary() == {"deleted": 3, "failed": 0, "kept": 2}
+    assert account.snapshot_ids() == {"ours-a-2", "theirs", "untagged"}
+    assert account.snapshot_ids(cluster=True) == {"ours-c-1"}
+    assert account.snapshot_ids(snapshot_type="automated") == automated != set()
+    deletions = LedgerAdapter(account.dynamodb, TABLE, 400).read_run("run-1").deletions
+    assert sorted(d.snapshot_id for d in deletions) == ["ours-a-0", "ours-a-1", "ours-c-0"]
+
+
+def test_prune_keeps_snapshots_younger_than_the_retention(account: Account) -> None:
+    fleet(account)
+    result = account.engine(retention_days=3, min_snapshots_to_keep=0).prune.run(
+        context(now=later(days=2))
+    )
+    assert result.summary() == {"deleted": 0, "failed": 0, "kept": 5}
+
+
+def test_fractional_retention_expires_snapshots_after_minutes(account: Account) -> None:
+    fleet(account)
+    result = account.engine(retention_days=0.001, min_snapshots_to_keep=0).prune.run(
+        context(now=later(hours=0.1))
+    )
+    assert result.summary()["deleted"] == 5
+    assert account.snapshot_ids() == {"theirs", "untagged"}
+
+
+def test_failed_deletion_is_reported_and_the_others_still_deleted(account: Account) -> None:
+    fleet(account)
+    inject_error(
+        account.rds,
+        "DeleteDBSnapshot",
+        "InvalidDBSnapshotState",
+        when=lambda params: params["DBSnapshotIdentifier"] == "ours-a-0",
+    )
+    result = account.engine(retention_days=1, min_snapshots_to_keep=1).prune.run(
+        context(now=later(days=2))
+    )
+    assert result.summary() == {"deleted": 2, "failed": 1, "kept": 2}
+    assert "ours-a-0" in account.snapshot_ids()
+    failed = [d for d in result.deletions if not d.deleted]
+    assert [(d.snapshot_id, d.error_code) for d in failed] == [
+        ("ours-a-0", "InvalidDBSnapshotState")
+    ]
+
+
+def test_dry_run_prune_reports_but_deletes_nothing(account: Account) -> None:
+    fleet(account)
+    before = account.snapshot_ids() | account.snapshot_ids(cluster=True)
+    result = account.engine(retention_days=1).prune.run(context(now=later(days=2), dry_run=True))
+    assert result.summary()["deleted"] == 3
+    assert account.snapshot_ids() | account.snapshot_ids(cluster=True) == before
+
+
+def test_prune_switched_off_touches_nothing(account: Account) -> None:
+    fleet(account)
+    count_calls(account)
+    result = account.engine(delete_old_snapshots=False, retention_days=0.001).prune.run(
+        context(now=later(days=2))
+    )
+    assert result.summary() == {"deleted": 0, "failed": 0, "kept": 0}
+    assert sum(account.calls.values()) == 0
+
+
+def test_prune_still_frees_room_when_the_quota_is_exhausted(account: Account) -> None:
+    fleet(account)
+    engine = account.engine(
+        db_instance_identifiers=("db-a",), manual_snapshot_quota=5, retention_days=1
+    )
+    ctx = context(now=later(days=2))
+    created = engine.create.run(ctx)
+    assert [o.error_code for o in created.outcomes] == ["SnapshotQuotaExceeded"]
+    assert engine.prune.run(ctx).summary()["deleted"] == 3
+
+
+def test_deletes_run_with_bounded_concurrency_and_never_list_tags(account: Account) -> None:
+    account.instance("db-a")
+    for index in range(10):
+        account.snapshot("db-a", f"ours-{index}")
+
+    def slow(**_: Any) -> None:
+        time.sleep(0.05)
+
+    account.rds.meta.events.register("before-parameter-build.rds.DeleteDBSnapshot", slow)
+    count_calls(account)
+    engine = account.engine(retention_days=1, min_snapshots_to_keep=0, max_concurrency=4)
+    result = engine.prune.run(context(now=later(days=2)))
+    assert result.summary()["deleted"] == 10
+    assert 1 < result.max_in_flight <= 4
+    assert account.calls["DescribeDBSnapshots"] == 1
+    assert "ListTagsForResource" not in account.calls
+    assert account.snapshot_ids() == set()
