@@ -1,0 +1,223 @@
+"""Deploy examples/localstack into LocalStack with `.venv/bin/terraform`, one state per deployment.
+
+Every deployment applies the same example directory with its own variables file and state file
+(`-state`), so deployments with different configurations never share state; they share one
+initialised data directory (`TF_DATA_DIR`), since providers and modules are the same for all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tests.integration.aws import client, wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "localstack"
+TERRAFORM = REPO / ".venv" / "bin" / "terraform"
+# Provider 3.39 validates the runtime client-side and accepts at most python3.8; LocalStack's host
+# executor runs the code on its own Python (>= 3.11) whatever the declared runtime.
+BASE_VARIABLES: dict[str, Any] = {
+    "lambda_runtime": "python3.8",
+    "poll_interval_seconds": 1,
+    "lambda_timeout": 60,
+    # Far enough away that no scheduled run interferes with the executions a test starts.
+    "schedule_expression": "rate(7 days)",
+}
+
+
+class TerraformError(RuntimeError):
+    pass
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:6]}"
+
+
+def terraform(data_dir: Path, *args: str) -> str:
+    env = {**os.environ, "TF_DATA_DIR": str(data_dir), "TF_IN_AUTOMATION": "1"}
+    result = subprocess.run(
+        [str(TERRAFORM), f"-chdir={EXAMPLE}", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise TerraformError(
+            f"terraform {args[0]} failed ({result.returncode}):\n{result.stderr}\n{result.stdout}"
+        )
+    return result.stdout
+
+
+def init(data_dir: Path) -> None:
+    terraform(data_dir, "init", "-input=false", "-no-color")
+
+
+@dataclass
+class Deployment:
+    """One applied copy of examples/localstack, with SQS queues on its two topics."""
+
+    name: str
+    workdir: Path
+    data_dir: Path
+    variables: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    report_queue: str = ""
+    failure_queue: str = ""
+    _reports: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def state_machine_arn(self) -> str:
+        return str(self.outputs["state_machine_arn"])
+
+    def _args(self) -> list[str]:
+        return [
+            f"-state={self.workdir / 'terraform.tfstate'}",
+            f"-var-file={self.workdir / 'deployment.tfvars.json'}",
+            "-input=false",
+            "-no-color",
+        ]
+
+    def apply(self) -> None:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        variables = {**BASE_VARIABLES, **self.variables, "name": self.name}
+        (self.workdir / "deployment.tfvars.json").write_text(json.dumps(variables, indent=2))
+        terraform(self.data_dir, "apply", "-auto-approve", *self._args())
+        raw = terraform(
+            self.data_dir, "output", "-json", f"-state={self.workdir / 'terraform.tfstate'}"
+        )
+        self.outputs = {key: value["value"] for key, value in json.loads(raw).items()}
+        self.report_queue = self._subscribed_queue("report", self.outputs["report_topic_arn"])
+        self.failure_queue = self._subscribed_queue("failure", self.outputs["failure_topic_arn"])
+
+    def destroy(self) -> None:
+        terraform(self.data_dir, "destroy", "-auto-approve", *self._args())
+        for queue in (self.report_queue, self.failure_queue):
+            if queue:
+                client("sqs").delete_queue(QueueUrl=queue)
+        delete_managed_snapshots(self.name)
+
+    def _subscribed_queue(self, kind: str, topic_arn: str) -> str:
+        sqs = client("sqs")
+        url = sqs.create_queue(QueueName=f"{self.name}-{kind}")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+        client("sns").subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=arn["QueueArn"])
+        return str(url)
+
+    def report(self, queue_url: str, run_id: str, timeout: float = 30) -> dict[str, Any]:
+        """The run report for ``run_id`` that reached the queue (other runs' reports are kept)."""
+        seen = self._reports.setdefault(queue_url, {})
+
+        def probe() -> dict[str, Any] | None:
+            if run_id not in seen:
+                for message in receive(queue_url):
+                    report = json.loads(json.loads(message)["Message"])
+                    seen[report["run_id"]] = report
+            return seen.get(run_id)
+
+        return wait_until(probe, timeout, f"the report of {run_id} on {queue_url}", step=0)
+
+
+def receive(queue_url: str) -> list[str]:
+    sqs = client("sqs")
+    messages = sqs.receive_message(
+        QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=2
+    ).get("Messages", [])
+    for message in messages:
+        sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return [message["Body"] for message in messages]
+
+
+def managed_snapshots(name: str) -> dict[str, dict[str, Any]]:
+    """Every manual instance and cluster snapshot tagged ``ManagedBy = name``, by identifier."""
+    rds = client("rds")
+    found: dict[str, dict[str, Any]] = {}
+    for snapshot in rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]:
+        if {"Key": "ManagedBy", "Value": name} in snapshot.get("TagList", []):
+            found[snapshot["DBSnapshotIdentifier"]] = snapshot
+    for snapshot in rds.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]:
+        if {"Key": "ManagedBy", "Value": name} in snapshot.get("TagList", []):
+            found[snapshot["DBClusterSnapshotIdentifier"]] = snapshot
+    return found
+
+
+def delete_managed_snapshots(name: str) -> None:
+    rds = client("rds")
+    for snapshot_id, snapshot in managed_snapshots(name).items():
+        if "DBClusterSnapshotIdentifier" in snapshot:
+            rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot_id)
+        else:
+            rds.delete_db_snapshot(DBSnapshotIdentifier=snapshot_id)
+
+
+@dataclass
+class Databases:
+    """RDS instances and Aurora clusters created in the emulator for one deployment."""
+
+    instances: list[str] = field(default_factory=list)
+    clusters: list[str] = field(default_factory=list)
+
+    def add_instance(self, identifier: str, tags: dict[str, str] | None = None) -> str:
+        client("rds").create_db_instance(
+            DBInstanceIdentifier=identifier,
+            DBInstanceClass="db.t3.micro",
+            Engine="postgres",
+            MasterUsername="admin1",
+            MasterUserPassword="password-1",
+            AllocatedStorage=20,
+            Tags=[{"Key": key, "Value": value} for key, value in (tags or {}).items()],
+        )
+        self.instances.append(identifier)
+        return identifier
+
+    def add_cluster(self, identifier: str) -> str:
+        client("rds").create_db_cluster(
+            DBClusterIdentifier=identifier,
+            Engine="aurora-postgresql",
+            MasterUsername="admin1",
+            MasterUserPassword="password-1",
+        )
+        self.clusters.append(identifier)
+        return identifier
+
+    def delete(self) -> None:
+        rds = client("rds")
+        for identifier in self.instances:
+            rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
+        for identifier in self.clusters:
+            rds.delete_db_cluster(DBClusterIdentifier=identifier, SkipFinalSnapshot=True)
+
+
+def ledger_items(table: str, run_id: str) -> list[dict[str, Any]]:
+    return list(
+        client("dynamodb").query(
+            TableName=table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"RUN#{run_id}"}},
+        )["Items"]
+    )
+
+
+def state_transitions(execution_arn: str) -> int:
+    """Step Functions bills state transitions: one per state entered."""
+    sfn = client("stepfunctions")
+    count, token = 0, None
+    while True:
+        page = sfn.get_execution_history(
+            executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
+        )
+        count += sum(1 for event in page["events"] if event["type"].endswith("StateEntered"))
+        token = page.get("nextToken")
+        if not token:
+            return count
+
+
+def seconds_since(moment: Any) -> float:
+    return time.time() - moment.timestamp()
