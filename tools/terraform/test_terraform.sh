@@ -47,15 +47,27 @@ for dir in "$MODULE" . examples/*/; do
   done_step "validate $dir"
 done
 
-start "terraform test (mock_provider \"aws\")"
-test_log="$LOG_DIR/terraform-test.log"
-if ! $TF test -test-directory=tests/terraform -no-color >"$test_log" 2>&1; then
-  cat "$test_log"
-  echo "FAILED: terraform test" >&2
-  exit 1
-fi
-grep -E '^(Success|Failure)!' "$test_log"
-done_step "terraform test: $(grep -cE '^\s+run ".*"\.\.\. pass' "$test_log") runs passed"
+start "terraform test (mock_provider \"aws\"), one process per file"
+# Terraform before 1.12 runs test files one after another; files share nothing, so run them side
+# by side, each with its own log.
+export TF
+find tests/terraform -maxdepth 1 -name '*.tftest.hcl' -printf '%f\n' | sort \
+  | xargs -P "$(nproc)" -I{} sh -c \
+    '$TF test -test-directory=tests/terraform -filter=tests/terraform/{} -no-color >'"$LOG_DIR"'/test-{}.log 2>&1' \
+  || true
+test_runs=0
+test_failed=0
+for log in "$LOG_DIR"/test-*.tftest.hcl.log; do
+  if grep -q '^Success!' "$log"; then
+    printf '   %s: %s\n' "${log#"$LOG_DIR"/test-}" "$(grep '^Success!' "$log")"
+  else
+    cat "$log"
+    test_failed=1
+  fi
+  test_runs=$((test_runs + $(grep -cE '^\s+run ".*"\.\.\. pass' "$log" || true)))
+done
+((test_failed == 0)) || { echo "FAILED: terraform test" >&2; exit 1; }
+done_step "terraform test: $test_runs runs passed"
 
 start "checkov on $MODULE"
 checkov_report="$LOG_DIR/checkov.json"
