@@ -1,4 +1,4 @@
-"""boto3 clients for the LocalStack under test, and small helpers shared by the integration tests."""
+"""boto3 clients for the LocalStack under test, and helpers shared by the integration tests."""
 
 from __future__ import annotations
 
@@ -57,7 +57,9 @@ def finished_execution(execution_arn: str, timeout: float = 120) -> dict[str, An
     return wait_until(probe, timeout, f"execution {execution_arn}", step=0.5)
 
 
-def run_state_machine(state_machine_arn: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_state_machine(
+    state_machine_arn: str, payload: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Start an execution, wait for its end, and return describe_execution's answer."""
     started = client("stepfunctions").start_execution(
         stateMachineArn=state_machine_arn, input=json.dumps(payload or {})

@@ -19,7 +19,7 @@ def localstack_is_up() -> None:
         with urllib.request.urlopen(f"{ENDPOINT}/_localstack/health", timeout=5) as response:
             response.read()
     except OSError as error:
-        pytest.fail(f"LocalStack is not reachable at {ENDPOINT} ({error}); run `make localstack-up`.")
+        pytest.fail(f"LocalStack is not reachable at {ENDPOINT} ({error}); `make localstack-up`.")
 
 
 @pytest.fixture(scope="session")

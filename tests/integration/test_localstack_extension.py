@@ -15,7 +15,7 @@ from tests.integration.aws import client, run_state_machine, wait_until, zip_byt
 
 pytestmark = pytest.mark.integration
 
-FUNCTION_CODE = '''
+FUNCTION_CODE = """
 import json, logging, os, time
 import boto3
 
@@ -34,7 +34,7 @@ def handler(event, context):
         )
     return {"greeting": os.environ["GREETING"], "event": event,
             "remaining_ms": context.get_remaining_time_in_millis()}
-'''
+"""
 TIMEOUT_SECONDS = 3
 
 
