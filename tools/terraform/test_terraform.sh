@@ -69,6 +69,35 @@ done
 ((test_failed == 0)) || { echo "FAILED: terraform test" >&2; exit 1; }
 done_step "terraform test: $test_runs runs passed"
 
+start "committed envs/*.tfvars, each in its own workspace (TF_WORKSPACE)"
+env_files=(envs/*.tfvars)
+for tfvars in "${env_files[@]}"; do
+  workspace=$(basename "$tfvars" .tfvars)
+  log="$LOG_DIR/envs-$workspace.log"
+  # Provider 3.39 (the offline mirror) rejects newer runtimes client-side; the tfvars keep the default.
+  if ! TF_WORKSPACE=$workspace $TF test -test-directory=tests/terraform/envs -var-file="$tfvars" \
+      -var=lambda_runtime=python3.8 -no-color >"$log" 2>&1; then
+    cat "$log"
+    echo "FAILED: $tfvars in workspace $workspace" >&2
+    exit 1
+  fi
+  test_runs=$((test_runs + 1))
+done
+# And the guard, end to end: the first environment's settings in the next one's workspace.
+if ((${#env_files[@]} > 1)); then
+  log="$LOG_DIR/envs-mismatch.log"
+  wrong_workspace=$(basename "${env_files[1]}" .tfvars)
+  if TF_WORKSPACE=$wrong_workspace $TF test -test-directory=tests/terraform/envs \
+      -var-file="${env_files[0]}" -var=lambda_runtime=python3.8 -no-color >"$log" 2>&1 \
+      || ! grep -q 'These settings are for environment' "$log"; then
+    cat "$log"
+    echo "FAILED: ${env_files[0]} was not refused in workspace $wrong_workspace" >&2
+    exit 1
+  fi
+  echo "   ${env_files[0]} refused in workspace $wrong_workspace, as it must be"
+fi
+done_step "envs: ${#env_files[@]} tfvars planned in their workspaces; $test_runs terraform test runs in all"
+
 start "checkov on $MODULE"
 checkov_report="$LOG_DIR/checkov.json"
 # --skip-download: no policy download from the vendor's platform (offline, and deterministic).
