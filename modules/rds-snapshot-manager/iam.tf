@@ -13,8 +13,13 @@ locals {
   instance_snapshot_arns = "${local.rds_arn_prefix}:snapshot:*"
   cluster_snapshot_arns  = "${local.rds_arn_prefix}:cluster-snapshot:*"
 
-  ledger_read_actions  = ["dynamodb:GetItem", "dynamodb:Query"]
-  ledger_write_actions = ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem"]
+  # Exactly the ledger calls each step makes (docs/ARCHITECTURE.md, "Access patterns").
+  ledger_actions = {
+    create = ["dynamodb:PutItem", "dynamodb:BatchWriteItem"]
+    check  = ["dynamodb:Query", "dynamodb:BatchWriteItem"]
+    prune  = ["dynamodb:BatchWriteItem"]
+    notify = ["dynamodb:Query", "dynamodb:UpdateItem"]
+  }
 
   lambda_policies = merge(
     {
@@ -58,9 +63,16 @@ resource "aws_iam_role_policy" "lambda" {
   policy = local.lambda_policies[each.key]
 }
 
-# What every function needs: its own log group, X-Ray, and the customer key when one is given.
+# What every function needs: its own log group, its ledger calls, X-Ray, and the customer key when
+# one is given.
 data "aws_iam_policy_document" "lambda_common" {
   for_each = local.functions
+
+  statement {
+    sid       = "UseRunLedger"
+    actions   = local.ledger_actions[each.key]
+    resources = [aws_dynamodb_table.this.arn]
+  }
 
   statement {
     sid       = "WriteOwnLogGroup"
@@ -111,7 +123,7 @@ data "aws_iam_policy_document" "create" {
     content {
       sid       = "SnapshotSelectedInstances"
       actions   = ["rds:CreateDBSnapshot"]
-      resources = concat(statement.value, [local.instance_snapshot_arns])
+      resources = statement.value
     }
   }
 
@@ -120,21 +132,23 @@ data "aws_iam_policy_document" "create" {
     content {
       sid       = "SnapshotSelectedClusters"
       actions   = ["rds:CreateDBClusterSnapshot"]
-      resources = concat(statement.value, [local.cluster_snapshot_arns])
+      resources = statement.value
     }
   }
 
   statement {
-    sid       = "TagNewSnapshots"
-    actions   = ["rds:AddTagsToResource"]
+    # New snapshots get their tags in the create call, so every snapshot this role makes or tags
+    # carries ManagedBy = name.
+    sid       = "CreateSnapshotsTaggedManagedBy"
+    actions   = ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot", "rds:AddTagsToResource"]
     resources = [local.instance_snapshot_arns, local.cluster_snapshot_arns]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/ManagedBy"
+      values   = [var.name]
+    }
   }
 
-  statement {
-    sid       = "RecordRunInLedger"
-    actions   = concat(local.ledger_read_actions, local.ledger_write_actions)
-    resources = [aws_dynamodb_table.this.arn]
-  }
 
   dynamic "statement" {
     for_each = var.targets_s3_object == null ? [] : [var.targets_s3_object]
@@ -160,11 +174,6 @@ data "aws_iam_policy_document" "check" {
     ]
   }
 
-  statement {
-    sid       = "RecordSnapshotStatusInLedger"
-    actions   = concat(local.ledger_read_actions, local.ledger_write_actions)
-    resources = [aws_dynamodb_table.this.arn]
-  }
 }
 
 data "aws_iam_policy_document" "prune" {
@@ -195,21 +204,11 @@ data "aws_iam_policy_document" "prune" {
     }
   }
 
-  statement {
-    sid       = "RecordDeletionsInLedger"
-    actions   = concat(local.ledger_read_actions, local.ledger_write_actions)
-    resources = [aws_dynamodb_table.this.arn]
-  }
 }
 
 data "aws_iam_policy_document" "notify" {
   source_policy_documents = [data.aws_iam_policy_document.lambda_common["notify"].json]
 
-  statement {
-    sid       = "ReadRunFromLedger"
-    actions   = local.ledger_read_actions
-    resources = [aws_dynamodb_table.this.arn]
-  }
 
   statement {
     sid       = "PublishRunReport"

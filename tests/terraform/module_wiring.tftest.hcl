@@ -89,6 +89,45 @@ run "delete_is_limited_to_snapshots_tagged_managed_by_this_name" {
   }
 }
 
+run "each_function_gets_only_its_own_ledger_calls_and_tags_what_it_creates" {
+  command = plan
+
+  module {
+    source = "./modules/rds-snapshot-manager"
+  }
+
+  assert {
+    condition = alltrue([
+      for key, actions in {
+        create = ["dynamodb:PutItem", "dynamodb:BatchWriteItem"]
+        check  = ["dynamodb:Query", "dynamodb:BatchWriteItem"]
+        prune  = ["dynamodb:BatchWriteItem"]
+        notify = ["dynamodb:Query", "dynamodb:UpdateItem"]
+      } :
+      [for statement in data.aws_iam_policy_document.lambda_common[key].statement : statement.actions if statement.sid == "UseRunLedger"] == [toset(actions)]
+    ])
+    error_message = "Each function must get exactly the ledger calls of docs/ARCHITECTURE.md."
+  }
+
+  assert {
+    condition = anytrue([
+      for statement in data.aws_iam_policy_document.create.statement :
+      statement.sid == "CreateSnapshotsTaggedManagedBy" &&
+      contains(statement.actions, "rds:CreateDBSnapshot") &&
+      anytrue([for condition in statement.condition : condition.variable == "aws:RequestTag/ManagedBy" && condition.values == tolist(["rsm-test"])])
+    ])
+    error_message = "New snapshots may only be created carrying ManagedBy = name."
+  }
+
+  assert {
+    condition = alltrue([
+      for statement in data.aws_iam_policy_document.notify.statement :
+      statement.sid != "PublishRunReport" || statement.resources == toset([aws_sns_topic.report.arn, aws_sns_topic.failure.arn])
+    ])
+    error_message = "Notify may publish to the two topics only."
+  }
+}
+
 run "functions_get_their_environment_tracing_and_log_groups" {
   command = apply
 
