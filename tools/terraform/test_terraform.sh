@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make test-terraform`: format, README/pass-through drift, init + validate (module, root, every example), terraform test
-# (mocked AWS), checkov on the module, tflint where installed. Prints a timing line per step.
+# `make test-terraform`: format, README/pass-through drift, init + validate (module, root, every
+# example), terraform test (mocked AWS), committed tfvars per workspace, checkov on the module,
+# tflint where installed. Prints a timing line per step.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
