@@ -3,6 +3,12 @@ data "aws_caller_identity" "current" {}
 data "aws_region" "current" {}
 
 locals {
+  service_principals = {
+    lambda = "lambda.amazonaws.com"
+    states = "states.amazonaws.com"
+    events = "events.amazonaws.com"
+  }
+
   rds_arn_prefix = "arn:${local.partition}:rds:${local.region}:${local.account_id}"
 
   # Explicit lists are granted by ARN; run-time selection (tags, S3 file) needs every database here.
@@ -32,26 +38,41 @@ locals {
 }
 
 ################################################################################
-# Lambda functions: one role each, with only what that function does
+# Trust: each role is assumed by one service only
 ################################################################################
 
-data "aws_iam_policy_document" "lambda_assume" {
+data "aws_iam_policy_document" "assume" {
+  for_each = local.service_principals
+
   statement {
-    sid     = "LambdaAssumesFunctionRole"
+    sid     = "${each.key}ServiceAssumesRole"
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
+      identifiers = [each.value]
+    }
+    # Confused-deputy guard where the service supports it (Lambda execution roles do not).
+    dynamic "condition" {
+      for_each = each.key == "lambda" ? [] : [local.account_id]
+      content {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [condition.value]
+      }
     }
   }
 }
+
+################################################################################
+# Lambda functions: one role each, with only what that function does
+################################################################################
 
 resource "aws_iam_role" "lambda" {
   for_each = local.functions
 
   name               = "${var.name}-${each.key}"
   description        = "Role of the ${var.name}-${each.key} Lambda function."
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+  assume_role_policy = data.aws_iam_policy_document.assume["lambda"].json
   tags               = var.tags
 }
 
@@ -221,26 +242,10 @@ data "aws_iam_policy_document" "notify" {
 # Step Functions: invoke the functions, deliver logs and traces
 ################################################################################
 
-data "aws_iam_policy_document" "state_machine_assume" {
-  statement {
-    sid     = "StepFunctionsAssumesStateMachineRole"
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["states.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 resource "aws_iam_role" "state_machine" {
   name               = "${var.name}-states"
   description        = "Role of the ${var.name} snapshot state machine."
-  assume_role_policy = data.aws_iam_policy_document.state_machine_assume.json
+  assume_role_policy = data.aws_iam_policy_document.assume["states"].json
   tags               = var.tags
 }
 
@@ -285,26 +290,10 @@ resource "aws_iam_role_policy" "state_machine" {
 # EventBridge: start executions of this state machine, nothing else
 ################################################################################
 
-data "aws_iam_policy_document" "events_assume" {
-  statement {
-    sid     = "EventBridgeAssumesSchedulerRole"
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["events.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [local.account_id]
-    }
-  }
-}
-
 resource "aws_iam_role" "events" {
   name               = "${var.name}-events"
   description        = "Lets the ${var.name} schedule start the snapshot state machine."
-  assume_role_policy = data.aws_iam_policy_document.events_assume.json
+  assume_role_policy = data.aws_iam_policy_document.assume["events"].json
   tags               = var.tags
 }
 

@@ -43,6 +43,14 @@ run "schedule_targets_the_state_machine_through_its_own_role" {
   }
 
   assert {
+    condition = (
+      one(one(data.aws_iam_policy_document.assume["events"].statement).principals).identifiers == toset(["events.amazonaws.com"]) &&
+      one(one(data.aws_iam_policy_document.assume["events"].statement).condition).variable == "aws:SourceAccount"
+    )
+    error_message = "Only EventBridge, from this account, may assume the events role."
+  }
+
+  assert {
     condition     = aws_cloudwatch_event_rule.schedule.schedule_expression == "cron(0 1 * * ? *)"
     error_message = "The rule must use the default schedule_expression."
   }
