@@ -55,6 +55,7 @@ module "rds_snapshot_manager" {
   lambda_runtime          = var.lambda_runtime
   lambda_timeout          = var.lambda_timeout
   lambda_memory_size      = var.lambda_memory_size
+  xray_tracing            = var.xray_tracing
   log_level               = var.log_level
   log_retention_days      = var.log_retention_days
   kms_key_arn             = var.kms_key_arn

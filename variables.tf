@@ -182,6 +182,12 @@ variable "lambda_memory_size" {
   default     = 256
 }
 
+variable "xray_tracing" {
+  description = "Trace the functions and the state machine with AWS X-Ray. false also drops the X-Ray permissions."
+  type        = bool
+  default     = true
+}
+
 variable "log_level" {
   description = "Log level of the functions: DEBUG, INFO, WARNING, ERROR or CRITICAL."
   type        = string

@@ -101,11 +101,14 @@ data "aws_iam_policy_document" "lambda_common" {
     resources = ["${aws_cloudwatch_log_group.lambda[each.key].arn}:*"]
   }
 
-  statement {
+  dynamic "statement" {
     # X-Ray trace actions have no resource-level permissions.
-    sid       = "WriteTraces"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    resources = ["*"]
+    for_each = var.xray_tracing ? ["*"] : []
+    content {
+      sid       = "WriteTraces"
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+      resources = [statement.value]
+    }
   }
 
   dynamic "statement" {
@@ -272,11 +275,14 @@ data "aws_iam_policy_document" "state_machine" {
     resources = ["*"]
   }
 
-  statement {
+  dynamic "statement" {
     # X-Ray trace actions have no resource-level permissions.
-    sid       = "WriteTraces"
-    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
-    resources = ["*"]
+    for_each = var.xray_tracing ? ["*"] : []
+    content {
+      sid       = "WriteTraces"
+      actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"]
+      resources = [statement.value]
+    }
   }
 }
 

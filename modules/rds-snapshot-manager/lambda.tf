@@ -31,8 +31,11 @@ resource "aws_lambda_function" "this" {
     variables = local.lambda_environment
   }
 
-  tracing_config {
-    mode = "Active"
+  dynamic "tracing_config" {
+    for_each = var.xray_tracing ? ["Active"] : []
+    content {
+      mode = tracing_config.value
+    }
   }
 
   tags = var.tags

@@ -45,8 +45,12 @@ resource "aws_sfn_state_machine" "this" {
     level                  = "ALL"
   }
 
-  tracing_configuration {
-    enabled = true
+  # Omitted rather than disabled when off: some emulators do not report the setting back.
+  dynamic "tracing_configuration" {
+    for_each = var.xray_tracing ? [true] : []
+    content {
+      enabled = tracing_configuration.value
+    }
   }
 
   tags = var.tags

@@ -136,3 +136,29 @@ run "too_many_identifiers_for_the_lambda_environment_are_rejected" {
 
   expect_failures = [aws_lambda_function.this]
 }
+
+run "no_xray_means_no_tracing_and_no_trace_permissions" {
+  command = plan
+
+  module {
+    source = "./modules/rds-snapshot-manager"
+  }
+
+  variables {
+    xray_tracing = false
+  }
+
+  assert {
+    condition     = alltrue([for function in aws_lambda_function.this : length(function.tracing_config) == 0]) && length(aws_sfn_state_machine.this.tracing_configuration) == 0
+    error_message = "Without X-Ray neither the functions nor the state machine may trace."
+  }
+
+  assert {
+    condition = !anytrue(flatten([
+      for document in concat(values(data.aws_iam_policy_document.lambda_common), [data.aws_iam_policy_document.state_machine]) : [
+        for statement in document.statement : statement.sid == "WriteTraces"
+      ]
+    ]))
+    error_message = "Without X-Ray no role may write traces."
+  }
+}
