@@ -29,4 +29,4 @@ test-integration: setup-python setup-terraform setup-localstack ## Deploy exampl
 	tools/localstack/with_localstack.sh $(VPY) -m pytest tests/integration -m integration -p no:cacheprovider $(PYTEST_ARGS)
 
 demo: setup localstack-up ## Deploy into LocalStack, run one cycle on sample databases, print the report
-	$(VPY) tools/demo.py
+	$(VPY) -m tools.demo

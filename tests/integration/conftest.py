@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.integration.aws import ENDPOINT
-from tests.integration.deployment import Databases, Deployment, init
+from tools.localstack.harness import ENDPOINT, Databases, Deployment, init, localstack_status
 
 
 @pytest.fixture(scope="session", autouse=True)
 def localstack_is_up() -> None:
     try:
-        with urllib.request.urlopen(f"{ENDPOINT}/_localstack/health", timeout=5) as response:
-            response.read()
+        localstack_status("health")
     except OSError as error:
         pytest.fail(f"LocalStack is not reachable at {ENDPOINT} ({error}); `make localstack-up`.")
 

@@ -12,13 +12,16 @@ from typing import Any
 
 import pytest
 
-from tests.integration.aws import client, finished_execution, run_state_machine, wait_until
-from tests.integration.deployment import (
+from tools.localstack.harness import (
     Databases,
     Deployment,
+    client,
+    finished_execution,
     managed_snapshots,
+    run_state_machine,
     seconds_since,
     unique_name,
+    wait_until,
 )
 
 pytestmark = pytest.mark.integration

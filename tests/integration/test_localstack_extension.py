@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.aws import client, run_state_machine, wait_until, zip_bytes
+from tools.localstack.harness import client, run_state_machine, wait_until, zip_bytes
 
 pytestmark = pytest.mark.integration
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import pytest
 
-from tests.integration.aws import client, run_state_machine
-from tests.integration.deployment import (
+from tools.localstack.harness import (
     Databases,
     Deployment,
+    client,
     ledger_items,
     managed_snapshots,
+    run_state_machine,
     unique_name,
 )
 

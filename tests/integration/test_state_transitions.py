@@ -12,8 +12,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.aws import client, run_state_machine
-from tests.integration.deployment import Databases, Deployment, state_transitions, unique_name
+from tools.localstack.harness import (
+    Databases,
+    Deployment,
+    client,
+    run_state_machine,
+    state_transitions,
+    unique_name,
+)
 
 pytestmark = pytest.mark.integration
 

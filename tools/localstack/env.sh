@@ -1,10 +1,7 @@
-# LocalStack settings shared by up.sh, the docker-compose file and the docs (keep them in sync).
-# Sourced, not executed.
+# LocalStack environment for the scripts here. Sourced, not executed.
+set -a
+# shellcheck source=tools/localstack/localstack.env
+source "$(dirname "${BASH_SOURCE[0]}")/localstack.env"
+set +a
+# On the host, listen on loopback only (the Docker set-up listens on all interfaces instead).
 export GATEWAY_LISTEN="${GATEWAY_LISTEN:-127.0.0.1:4566}"
-export DNS_ADDRESS=0
-export PROVIDER_OVERRIDE_RDS=moto
-export PROVIDER_OVERRIDE_DYNAMODB=moto
-export LAMBDA_RUNTIME_EXECUTOR=host
-# Offline machines: skip the analytics upload and the TLS certificate download (each waits on DNS).
-export DISABLE_EVENTS=1
-export SKIP_SSL_CERT_DOWNLOAD=1
