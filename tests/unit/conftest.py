@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
+from rds_snapshot_manager.adapters.ledger import TABLE_KEYS
 from rds_snapshot_manager.clients import Clients
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
@@ -195,18 +196,7 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     with mock_aws():
         session = boto3.Session(region_name=REGION)
         dynamodb = session.client("dynamodb")
-        dynamodb.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[
-                {"AttributeName": "pk", "KeyType": "HASH"},
-                {"AttributeName": "sk", "KeyType": "RANGE"},
-            ],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-        )
+        dynamodb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST", **TABLE_KEYS)
         sns = session.client("sns")
         sqs = session.client("sqs")
         topics, queues = [], []

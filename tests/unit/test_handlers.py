@@ -61,6 +61,8 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
     deployed.rds.stop_db_instance(DBInstanceIdentifier="db-stopped")
     deployed.cluster("aurora-1", engine="aurora-mysql", members=2, tags={"backup": "true"})
     deployed.snapshot("db-a", "db-a-old-1")
+    time.sleep(0.01)
+    deployed.snapshot("db-a", "db-a-old-2")
     deployed.snapshot("db-a", "db-a-foreign", managed_by="other")
     deployed.snapshot("db-a", "db-a-untagged", managed_by=None)
     time.sleep(1)  # the earlier snapshots pass the tiny retention and interval
@@ -71,7 +73,8 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
     assert final["check"] == {
         "creating": 0, "available": 2, "failed": 0, "done": True, "timed_out": False,
     }  # fmt: skip
-    assert final["prune"] == {"deleted": 1, "failed": 0, "kept": 2}
+    # Prune works from Create's listing: db-a-old-2 was the newest then, so min_keep holds it.
+    assert final["prune"] == {"deleted": 1, "failed": 0, "kept": 1}
     assert final["notify"] == {"status": "PARTIAL", "published": True}
     assert len(json.dumps(final)) < 2000  # payloads carry counts, never lists
 
@@ -93,7 +96,7 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
         {"snapshot_id": "db-a-old-1", "source_id": "db-a", "source_type": "instance"}
     ]
     assert report["failed"][0]["error_code"] == "NotFound"
-    assert deployed.snapshot_ids() >= {"db-a-foreign", "db-a-untagged"}
+    assert deployed.snapshot_ids() >= {"db-a-old-2", "db-a-foreign", "db-a-untagged"}
     new_ids = {i["snapshot_id"] for i in report["created"]}
     assert all("-20261124" in i for i in new_ids)
     [instance_snapshot] = [i for i in report["created"] if i["source_type"] == "instance"]
@@ -108,6 +111,7 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
 def test_input_dry_run_forces_a_dry_run_that_changes_nothing(deployed: Account) -> None:
     deployed.instance("db-a")
     deployed.snapshot("db-a", "db-a-old-1")
+    time.sleep(0.01)
     deployed.snapshot("db-a", "db-a-old-2")
     time.sleep(1)
     before = deployed.snapshot_ids()

@@ -4,8 +4,20 @@ import pytest
 from botocore.exceptions import ClientError
 
 from rds_snapshot_manager.adapters import ledger as ledger_module
-from rds_snapshot_manager.adapters.ledger import LedgerAdapter, LedgerError
-from rds_snapshot_manager.domain.model import Deletion, SourceRef, SourceType, TargetOutcome
+from rds_snapshot_manager.adapters.ledger import (
+    PLAN_PREFIX,
+    TARGET_PREFIX,
+    LedgerAdapter,
+    LedgerError,
+    PrunePlan,
+)
+from rds_snapshot_manager.domain.model import (
+    Deletion,
+    Snapshot,
+    SourceRef,
+    SourceType,
+    TargetOutcome,
+)
 from tests.unit.conftest import TABLE, Account, count_calls, inject_error
 
 NOW = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
@@ -67,7 +79,7 @@ def test_re_recording_an_outcome_overwrites_it(account: Account) -> None:
     adapter.record_outcomes("run-1", outcomes(1), NOW)
     failed = TargetOutcome.failed("db-0000", SourceType.INSTANCE, "SnapshotFailed", "broken")
     adapter.record_outcomes("run-1", [failed], NOW)
-    assert adapter.read_run("run-1", targets_only=True).outcomes == [failed]
+    assert adapter.read_run("run-1", prefix=TARGET_PREFIX).outcomes == [failed]
 
 
 def test_deletions_and_targets_share_the_run_partition(account: Account) -> None:
@@ -79,7 +91,7 @@ def test_deletions_and_targets_share_the_run_partition(account: Account) -> None
     adapter.record_outcomes("run-2", outcomes(5), NOW)
     record = adapter.read_run("run-1")
     assert (len(record.outcomes), record.deletions) == (2, deletions)
-    assert adapter.read_run("run-1", targets_only=True).deletions == []
+    assert adapter.read_run("run-1", prefix=TARGET_PREFIX).deletions == []
 
 
 def test_mark_published_happens_once(account: Account) -> None:
@@ -127,3 +139,25 @@ def test_unprocessed_items_are_retried_then_reported(
     )
     with pytest.raises(LedgerError, match="stayed unprocessed"):
         adapter.record_outcomes("run-1", outcomes(3), NOW)
+
+
+def test_prune_plan_and_deletions_are_stored_100_to_an_item(account: Account) -> None:
+    adapter = ledger(account)
+    expired = [
+        Snapshot(f"old-{i:03d}", DB_A, "available", None, managed_by="rsm") for i in range(250)
+    ]
+    count_calls(account)
+    adapter.record_prune_plan("run-1", PrunePlan(expired, kept=7), NOW)
+    adapter.record_deletions("run-1", [Deletion(s.snapshot_id, DB_A, True) for s in expired], NOW)
+    assert account.calls == {"BatchWriteItem": 2}
+    plan = adapter.read_run("run-1", prefix=PLAN_PREFIX).prune_plan
+    assert plan is not None
+    assert plan.kept == 7
+    assert [s.snapshot_id for s in plan.expired] == [s.snapshot_id for s in expired]
+    assert len(adapter.read_run("run-1").deletions) == 250
+
+
+def test_run_without_a_prune_plan_reads_as_none(account: Account) -> None:
+    adapter = ledger(account)
+    adapter.record_outcomes("run-1", outcomes(1), NOW)
+    assert adapter.read_run("run-1").prune_plan is None

@@ -117,3 +117,31 @@ def test_deletes_run_with_bounded_concurrency_and_never_list_tags(account: Accou
     assert account.calls["DescribeDBSnapshots"] == 1
     assert "ListTagsForResource" not in account.calls
     assert account.snapshot_ids() == set()
+
+
+def test_prune_after_create_uses_creates_listing_and_lists_nothing_itself(
+    account: Account,
+) -> None:
+    fleet(account)
+    engine = account.engine(db_instance_identifiers=("db-a",), retention_days=1)
+    ctx = context(now=later(days=2))
+    engine.create.run(ctx)
+    count_calls(account)
+    result = engine.prune.run(ctx)
+    assert result.summary() == {"deleted": 3, "failed": 0, "kept": 2}
+    assert "DescribeDBSnapshots" not in account.calls
+    assert "DescribeDBClusterSnapshots" not in account.calls
+    assert account.snapshot_ids() >= {"ours-a-2", "theirs", "untagged"}
+
+
+def test_snapshot_already_gone_counts_as_deleted_so_a_retried_prune_succeeds(
+    account: Account,
+) -> None:
+    fleet(account)
+    engine = account.engine(db_instance_identifiers=("db-a",), retention_days=1)
+    ctx = context(now=later(days=2))
+    engine.create.run(ctx)
+    engine.prune.run(ctx)
+    retried = engine.prune.run(ctx)
+    assert retried.summary() == {"deleted": 3, "failed": 0, "kept": 2}
+    assert {d.message for d in retried.deletions} == {"already gone"}

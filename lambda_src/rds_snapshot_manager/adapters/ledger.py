@@ -6,6 +6,7 @@ Items and access patterns are documented in docs/ARCHITECTURE.md ("Ledger"). Wri
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from botocore.exceptions import ClientError
 from rds_snapshot_manager.domain.model import (
     Deletion,
     Outcome,
+    Snapshot,
     SourceRef,
     SourceType,
     TargetOutcome,
@@ -26,15 +28,38 @@ from rds_snapshot_manager.iterables import chunked
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
+# The table's keys (ARCHITECTURE.md; Terraform creates the real table): for tests and benchmarks.
+TABLE_KEYS: dict[str, Any] = {
+    "KeySchema": [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ],
+    "AttributeDefinitions": [
+        {"AttributeName": "pk", "AttributeType": "S"},
+        {"AttributeName": "sk", "AttributeType": "S"},
+    ],
+}
 BATCH_SIZE = 25
 MAX_BATCH_ATTEMPTS = 8
 RUN_SK = "RUN"
 TARGET_PREFIX = "TARGET#"
 DELETION_PREFIX = "DELETED#"
+PLAN_PREFIX = "PLAN#"
+# Deletions and prune candidates are many and small: 100 to an item keeps Prune's and Notify's
+# ledger traffic at a few calls even for thousands of snapshots (an item holds ~10 KB of them).
+PER_ITEM = 100
 
 
 class LedgerError(RuntimeError):
     """The ledger could not be written; the Task fails and the state machine retries it."""
+
+
+@dataclass
+class PrunePlan:
+    """What Create's listing found for Prune: the expired snapshots, and how many are kept."""
+
+    expired: list[Snapshot] = field(default_factory=list)
+    kept: int = 0
 
 
 @dataclass
@@ -47,6 +72,7 @@ class RunRecord:
     published_at: str = ""
     outcomes: list[TargetOutcome] = field(default_factory=list)
     deletions: list[Deletion] = field(default_factory=list)
+    prune_plan: PrunePlan | None = None
 
 
 def _pk(run_id: str) -> str:
@@ -152,22 +178,44 @@ class LedgerAdapter:
             for o in outcomes
         )
 
-    def record_deletions(self, run_id: str, deletions: Iterable[Deletion], now: datetime) -> None:
-        expires_at = self._expires_at(now)
+    def record_deletions(self, run_id: str, deletions: Sequence[Deletion], now: datetime) -> None:
+        """Prune's results, 100 to an item; a retried Prune overwrites the same items."""
+        self._put_chunks(
+            run_id,
+            DELETION_PREFIX,
+            [
+                [
+                    d.source.source_type,
+                    d.source.source_id,
+                    d.snapshot_id,
+                    d.deleted,
+                    d.error_code,
+                    d.message,
+                ]
+                for d in deletions
+            ],
+            now,
+        )
+
+    def record_prune_plan(self, run_id: str, plan: PrunePlan, now: datetime) -> None:
+        """Create's selection for Prune, so Prune need not list every snapshot again."""
+        rows = [[s.source.source_type, s.source.source_id, s.snapshot_id] for s in plan.expired]
+        self._put_chunks(run_id, PLAN_PREFIX, rows, now, kept=plan.kept)
+
+    def _put_chunks(
+        self, run_id: str, prefix: str, rows: Sequence[list[Any]], now: datetime, **first: Any
+    ) -> None:
+        chunks = list(chunked(rows, PER_ITEM)) or [[]]
         self._put_all(
             {
                 "pk": _pk(run_id),
-                "sk": f"{DELETION_PREFIX}{d.source.source_type}#{d.snapshot_id}",
-                "snapshot_id": d.snapshot_id,
-                "source_id": d.source.source_id,
-                "source_type": str(d.source.source_type),
-                "deleted": d.deleted,
-                "error_code": d.error_code,
-                "message": d.message,
+                "sk": f"{prefix}{index:05d}",
+                "rows": json.dumps(chunk, separators=(",", ":")),
                 "updated_at": now.isoformat(),
-                "expires_at": expires_at,
+                "expires_at": self._expires_at(now),
+                **(first if index == 0 else {}),
             }
-            for d in deletions
+            for index, chunk in enumerate(chunks)
         )
 
     def _put_all(self, items: Iterable[Mapping[str, Any]]) -> None:
@@ -185,13 +233,14 @@ class LedgerAdapter:
         raise LedgerError(f"{len(pending)} ledger writes stayed unprocessed in {self._table}")
 
     # -- reads -----------------------------------------------------------------------------------
-    def read_run(self, run_id: str, targets_only: bool = False) -> RunRecord:
-        """The run's items by paginated Query on its partition (never a Scan)."""
+    def read_run(self, run_id: str, prefix: str = "") -> RunRecord:
+        """The run's items (those whose sort key starts with `prefix`) by paginated Query on its
+        partition, never a Scan."""
         condition = "pk = :pk"
         values: dict[str, Any] = {":pk": _pk(run_id)}
-        if targets_only:
+        if prefix:
             condition += " AND begins_with(sk, :prefix)"
-            values[":prefix"] = TARGET_PREFIX
+            values[":prefix"] = prefix
         pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
             KeyConditionExpression=condition,
@@ -225,12 +274,16 @@ class LedgerAdapter:
                 )
             )
         elif sk.startswith(DELETION_PREFIX):
-            record.deletions.append(
+            record.deletions.extend(
                 Deletion(
-                    snapshot_id=item["snapshot_id"],
-                    source=SourceRef(SourceType(item["source_type"]), item["source_id"]),
-                    deleted=bool(item["deleted"]),
-                    error_code=item.get("error_code", ""),
-                    message=item.get("message", ""),
+                    snapshot_id, SourceRef(SourceType(kind), source_id), deleted, code, message
                 )
+                for kind, source_id, snapshot_id, deleted, code, message in json.loads(item["rows"])
+            )
+        elif sk.startswith(PLAN_PREFIX):
+            plan = record.prune_plan = record.prune_plan or PrunePlan()
+            plan.kept += int(item.get("kept", 0))
+            plan.expired.extend(
+                Snapshot(snapshot_id, SourceRef(SourceType(kind), source_id), "available", None)
+                for kind, source_id, snapshot_id in json.loads(item["rows"])
             )

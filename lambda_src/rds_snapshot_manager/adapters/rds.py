@@ -33,6 +33,8 @@ NOT_FOUND = frozenset({"DBInstanceNotFound", "DBInstanceNotFoundFault", "DBClust
 INVALID_STATE = frozenset(
     {"InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault"}
 )
+SNAPSHOT_NOT_FOUND = frozenset({"DBSnapshotNotFound", "DBSnapshotNotFoundFault",
+                                "DBClusterSnapshotNotFoundFault"})  # fmt: skip
 QUOTA_EXCEEDED = frozenset({"SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"})
 TAG_MANAGED_BY = "ManagedBy"
 TAG_RUN_ID = "RunId"
@@ -190,6 +192,8 @@ class RdsAdapter:
                     DBClusterSnapshotIdentifier=snapshot.snapshot_id
                 )
         except ClientError as error:
+            if error_code(error) in SNAPSHOT_NOT_FOUND:  # a retried Prune, or deleted meanwhile
+                return Deletion(snapshot.snapshot_id, snapshot.source, True, message="already gone")
             return Deletion(
                 snapshot.snapshot_id,
                 snapshot.source,

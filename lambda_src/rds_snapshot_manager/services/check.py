@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rds_snapshot_manager import logs
-from rds_snapshot_manager.adapters.ledger import LedgerAdapter
+from rds_snapshot_manager.adapters.ledger import TARGET_PREFIX, LedgerAdapter
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Outcome, SnapshotStatus, SourceType, TargetOutcome
 from rds_snapshot_manager.services.run import RunContext
@@ -51,7 +51,7 @@ class CheckService:
     def run(self, ctx: RunContext) -> CheckResult:
         created = [
             o
-            for o in self._ledger.read_run(ctx.run_id, targets_only=True).outcomes
+            for o in self._ledger.read_run(ctx.run_id, prefix=TARGET_PREFIX).outcomes
             if o.outcome is Outcome.CREATED or o.snapshot_id
         ]
         pending = [o for o in created if o.status == SnapshotStatus.CREATING]

@@ -1,4 +1,8 @@
-"""Create: resolve targets, decide who is due, respect the quota, snapshot concurrently."""
+"""Create: resolve targets, decide who is due, respect the quota, snapshot concurrently.
+
+Its one listing of the manual snapshots also plans Prune (recorded in the ledger), so a cycle
+lists every snapshot once, not twice.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from rds_snapshot_manager import logs
-from rds_snapshot_manager.adapters.ledger import LedgerAdapter
+from rds_snapshot_manager.adapters.ledger import LedgerAdapter, PrunePlan
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.adapters.targets_file import TargetsFile, TargetsFileError
 from rds_snapshot_manager.domain.interval import is_due
@@ -18,17 +22,20 @@ from rds_snapshot_manager.domain.model import (
     Database,
     Outcome,
     Quota,
+    Snapshot,
     SourceRef,
     SourceType,
     TargetOutcome,
 )
 from rds_snapshot_manager.domain.naming import snapshot_id
+from rds_snapshot_manager.domain.retention import select_expired
 from rds_snapshot_manager.domain.targets import (
     TargetRequest,
     forbidden_state_reason,
     resolve_targets,
 )
 from rds_snapshot_manager.services.concurrency import run_bounded
+from rds_snapshot_manager.services.prune import retention_policy
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
 
@@ -41,6 +48,7 @@ class Inventory:
     newest: dict[SourceRef, datetime] = field(default_factory=dict)
     in_progress: set[SourceRef] = field(default_factory=set)
     this_run: dict[SourceRef, tuple[str, str]] = field(default_factory=dict)
+    managed: list[Snapshot] = field(default_factory=list)  # kept only to plan Prune
 
 
 @dataclass(frozen=True)
@@ -90,8 +98,16 @@ class CreateService:
             self._rds.clusters(),
         )
         outcomes = file_failures + resolution.failed
-        kinds = {target.ref.source_type for target in resolution.targets}
-        inventory = self._inventory(ctx, kinds)
+        # Prune needs every kind listed; without it, only the kinds of this run's targets.
+        plan_prune = settings.delete_old_snapshots
+        kinds = set(SourceType) if plan_prune else {t.ref.source_type for t in resolution.targets}
+        inventory = self._inventory(ctx, kinds, keep_managed=plan_prune)
+        if plan_prune:
+            selection = select_expired(inventory.managed, retention_policy(settings), ctx.now)
+            inventory.managed = []
+            self._ledger.record_prune_plan(
+                ctx.run_id, PrunePlan(selection.expired, selection.kept), ctx.now
+            )
         quota = self._quota(ctx) if resolution.targets else None
         due: list[SourceRef] = []
         for target in resolution.targets:
@@ -118,14 +134,19 @@ class CreateService:
             failure = TargetOutcome.failed(error.location, None, error.code, error.message)
             return [], [failure]
 
-    def _inventory(self, ctx: RunContext, kinds: Iterable[SourceType]) -> Inventory:
-        """One paginated pass over the manual snapshots of each kind needed, keeping aggregates."""
+    def _inventory(
+        self, ctx: RunContext, kinds: Iterable[SourceType], keep_managed: bool
+    ) -> Inventory:
+        """One paginated pass over the manual snapshots of each kind needed, keeping aggregates
+        (and slim records of this deployment's snapshots when Prune is to be planned)."""
         inventory = Inventory()
         for kind in kinds:
             for snapshot in self._rds.manual_snapshots(kind):
                 inventory.counts[kind] += 1
                 if snapshot.managed_by != self._settings.name:
                     continue
+                if keep_managed:
+                    inventory.managed.append(snapshot)
                 source = snapshot.source
                 if snapshot.run_id == ctx.run_id:
                     inventory.this_run[source] = (snapshot.snapshot_id, snapshot.status)

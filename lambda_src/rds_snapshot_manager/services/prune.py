@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rds_snapshot_manager import logs
-from rds_snapshot_manager.adapters.ledger import LedgerAdapter
+from rds_snapshot_manager.adapters.ledger import PLAN_PREFIX, LedgerAdapter, PrunePlan
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Deletion, Snapshot, SourceType
 from rds_snapshot_manager.domain.retention import RetentionPolicy, select_expired
@@ -27,6 +27,14 @@ class PruneResult:
         return {"deleted": deleted, "failed": len(self.deletions) - deleted, "kept": self.kept}
 
 
+def retention_policy(settings: Settings) -> RetentionPolicy:
+    return RetentionPolicy(
+        managed_by=settings.name,
+        retention_days=settings.retention_days,
+        min_to_keep=settings.min_snapshots_to_keep,
+    )
+
+
 class PruneService:
     def __init__(self, settings: Settings, rds: RdsAdapter, ledger: LedgerAdapter) -> None:
         self._settings = settings
@@ -37,22 +45,12 @@ class PruneService:
         if not self._settings.delete_old_snapshots:
             logs.decision(ctx.run_id, "-", "prune", "disabled by delete_old_snapshots")
             return PruneResult([], 0, 0)
-        policy = RetentionPolicy(
-            managed_by=self._settings.name,
-            retention_days=self._settings.retention_days,
-            min_to_keep=self._settings.min_snapshots_to_keep,
-        )
-        # Only this deployment's snapshots are kept in memory: slim records, one pass per kind.
-        managed = [
-            snapshot
-            for kind in SourceType
-            for snapshot in self._rds.manual_snapshots(kind)
-            if snapshot.managed_by == policy.managed_by
-        ]
-        selection = select_expired(managed, policy, ctx.now)
+        plan = self._ledger.read_run(ctx.run_id, prefix=PLAN_PREFIX).prune_plan
+        if plan is None:  # Create planned nothing (Prune invoked on its own): list and select here
+            plan = self._plan(ctx)
         batch = run_bounded(
             lambda snapshot: self._delete(ctx, snapshot),
-            selection.expired,
+            plan.expired,
             self._settings.max_concurrency,
         )
         for deletion in batch.results:
@@ -64,10 +62,22 @@ class PruneService:
                 level=logging.INFO if deletion.deleted else logging.WARNING,
                 snapshot_id=deletion.snapshot_id,
                 dry_run=ctx.dry_run,
-                message=deletion.message,
+                error_message=deletion.message,
             )
         self._ledger.record_deletions(ctx.run_id, batch.results, ctx.now)
-        return PruneResult(batch.results, selection.kept, batch.max_in_flight)
+        return PruneResult(batch.results, plan.kept, batch.max_in_flight)
+
+    def _plan(self, ctx: RunContext) -> PrunePlan:
+        policy = retention_policy(self._settings)
+        # Only this deployment's snapshots are kept in memory: slim records, one pass per kind.
+        managed = [
+            snapshot
+            for kind in SourceType
+            for snapshot in self._rds.manual_snapshots(kind)
+            if snapshot.managed_by == policy.managed_by
+        ]
+        selection = select_expired(managed, policy, ctx.now)
+        return PrunePlan(selection.expired, selection.kept)
 
     def _delete(self, ctx: RunContext, snapshot: Snapshot) -> Deletion:
         if ctx.dry_run:
