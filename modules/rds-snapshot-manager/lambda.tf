@@ -31,11 +31,8 @@ resource "aws_lambda_function" "this" {
     variables = local.lambda_environment
   }
 
-  dynamic "tracing_config" {
-    for_each = var.xray_tracing ? ["Active"] : []
-    content {
-      mode = tracing_config.value
-    }
+  tracing_config {
+    mode = var.xray_tracing ? "Active" : "PassThrough"
   }
 
   tags = var.tags

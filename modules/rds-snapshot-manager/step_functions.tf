@@ -34,6 +34,7 @@ resource "aws_cloudwatch_log_group" "state_machine" {
 }
 
 resource "aws_sfn_state_machine" "this" {
+  #checkov:skip=CKV_AWS_284:X-Ray tracing is on by default (xray_tracing = true); checkov cannot see through the dynamic block that lets users switch it off.
   name       = local.state_machine_name
   role_arn   = aws_iam_role.state_machine.arn
   definition = local.state_machine_definition

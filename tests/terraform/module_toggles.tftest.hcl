@@ -149,7 +149,7 @@ run "no_xray_means_no_tracing_and_no_trace_permissions" {
   }
 
   assert {
-    condition     = alltrue([for function in aws_lambda_function.this : length(function.tracing_config) == 0]) && length(aws_sfn_state_machine.this.tracing_configuration) == 0
+    condition     = alltrue([for function in aws_lambda_function.this : function.tracing_config[0].mode == "PassThrough"]) && length(aws_sfn_state_machine.this.tracing_configuration) == 0
     error_message = "Without X-Ray neither the functions nor the state machine may trace."
   }
 
