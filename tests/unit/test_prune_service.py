@@ -2,6 +2,8 @@ import time
 from typing import Any
 
 from rds_snapshot_manager.adapters.ledger import LedgerAdapter
+from rds_snapshot_manager.services.engine import Engine
+from rds_snapshot_manager.services.run import RunContext
 from tests.unit.conftest import TABLE, Account, context, count_calls, inject_error, later
 
 
@@ -17,6 +19,15 @@ def fleet(account: Account) -> None:
     for index in range(2):
         account.snapshot("aurora-1", f"ours-c-{index}", cluster=True)
         time.sleep(0.002)
+
+
+def fleet_after_create(account: Account) -> tuple[Engine, RunContext]:
+    """The fleet two days on, after a Create that planned Prune (1-day retention)."""
+    fleet(account)
+    engine = account.engine(db_instance_identifiers=("db-a",), retention_days=1)
+    ctx = context(now=later(days=2))
+    engine.create.run(ctx)
+    return engine, ctx
 
 
 def test_prune_deletes_expired_managed_snapshots_but_keeps_newest_and_foreign_ones(
@@ -122,10 +133,7 @@ def test_deletes_run_with_bounded_concurrency_and_never_list_tags(account: Accou
 def test_prune_after_create_uses_creates_listing_and_lists_nothing_itself(
     account: Account,
 ) -> None:
-    fleet(account)
-    engine = account.engine(db_instance_identifiers=("db-a",), retention_days=1)
-    ctx = context(now=later(days=2))
-    engine.create.run(ctx)
+    engine, ctx = fleet_after_create(account)
     count_calls(account)
     result = engine.prune.run(ctx)
     assert result.summary() == {"deleted": 3, "failed": 0, "kept": 2}
@@ -137,10 +145,7 @@ def test_prune_after_create_uses_creates_listing_and_lists_nothing_itself(
 def test_snapshot_already_gone_counts_as_deleted_so_a_retried_prune_succeeds(
     account: Account,
 ) -> None:
-    fleet(account)
-    engine = account.engine(db_instance_identifiers=("db-a",), retention_days=1)
-    ctx = context(now=later(days=2))
-    engine.create.run(ctx)
+    engine, ctx = fleet_after_create(account)
     engine.prune.run(ctx)
     retried = engine.prune.run(ctx)
     assert retried.summary() == {"deleted": 3, "failed": 0, "kept": 2}
