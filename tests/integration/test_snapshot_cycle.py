@@ -85,6 +85,10 @@ def source_ids(entries: list[dict[str, Any]]) -> set[str]:
     return {entry["source_id"] for entry in entries}
 
 
+def test_deployment_is_stable_a_second_plan_changes_nothing(main: MainSetup) -> None:
+    assert main.deployment.plan_changes() == ""
+
+
 def test_first_run_snapshots_listed_instances_and_cluster_tagged_managed_by(
     main: MainSetup, first_run: Run
 ) -> None:

@@ -104,7 +104,7 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def terraform(data_dir: Path, *args: str) -> str:
+def terraform(data_dir: Path, *args: str, ok_codes: tuple[int, ...] = (0,)) -> str:
     env = {**os.environ, "TF_DATA_DIR": str(data_dir), "TF_IN_AUTOMATION": "1"}
     result = subprocess.run(
         [str(TERRAFORM), f"-chdir={EXAMPLE}", *args],
@@ -113,7 +113,7 @@ def terraform(data_dir: Path, *args: str) -> str:
         text=True,
         check=False,
     )
-    if result.returncode != 0:
+    if result.returncode not in ok_codes:
         raise TerraformError(
             f"terraform {args[0]} failed ({result.returncode}):\n{result.stderr}\n{result.stdout}"
         )
@@ -160,6 +160,12 @@ class Deployment:
         self.outputs = {key: value["value"] for key, value in json.loads(raw).items()}
         self.report_queue = self._subscribed_queue("report", self.outputs["report_topic_arn"])
         self.failure_queue = self._subscribed_queue("failure", self.outputs["failure_topic_arn"])
+
+    def plan_changes(self) -> str:
+        """The plan's text if applying again would change something, else an empty string."""
+        args = ("plan", "-detailed-exitcode", *self._args())
+        plan = terraform(self.data_dir, *args, ok_codes=(0, 2))
+        return "" if "No changes." in plan else plan
 
     def destroy(self) -> None:
         terraform(self.data_dir, "destroy", "-auto-approve", *self._args())
