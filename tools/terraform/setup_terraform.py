@@ -43,6 +43,10 @@ def write_cli_config() -> None:
     CLI_CONFIG.write_text(
         f"""# Written by tools/terraform/setup_terraform.py: the registry was unreachable at setup.
 plugin_cache_dir = "{PLUGIN_CACHE}"
+# Lock files are gitignored here, so without this every init of a fresh directory would unpack the
+# provider into the cache again, and fail ("text file busy") while another run executes it. The
+# cache is filled only from the local mirror, so trusting it loses nothing.
+plugin_cache_may_break_dependency_lock_file = true
 provider_installation {{
   filesystem_mirror {{
     path    = "{MIRROR}"
