@@ -56,13 +56,13 @@ def test_conditional_check_failure_on_start_means_retry_other_errors_raise(
         adapter.mark_published("run-1", NOW)
 
 
-def test_outcomes_are_written_25_per_batch_with_ttl_and_read_back_by_query(
+def test_outcomes_are_written_100_to_an_item_with_ttl_and_read_back_by_query(
     account: Account,
 ) -> None:
     adapter = ledger(account)
     count_calls(account)
-    adapter.record_outcomes("run-1", outcomes(60), NOW)
-    assert account.calls == {"BatchWriteItem": 3}
+    adapter.record_outcomes("run-1", outcomes(3000), NOW)
+    assert account.calls == {"BatchWriteItem": 2}  # 30 items, 25 to a call
     items = account.dynamodb.query(
         TableName=TABLE,
         KeyConditionExpression="pk = :pk",
@@ -71,7 +71,17 @@ def test_outcomes_are_written_25_per_batch_with_ttl_and_read_back_by_query(
     assert {int(i["expires_at"]["N"]) for i in items} == {
         int((NOW + timedelta(days=400)).timestamp())
     }
-    assert ledger(account).read_run("run-1").outcomes == outcomes(60)
+    assert len(items) == 30
+    assert ledger(account).read_run("run-1").outcomes == outcomes(3000)
+
+
+def test_rewriting_fewer_outcomes_hides_the_stale_items_of_a_longer_write(
+    account: Account,
+) -> None:
+    adapter = ledger(account)
+    adapter.record_outcomes("run-1", outcomes(250), NOW)
+    adapter.record_outcomes("run-1", outcomes(120), NOW)
+    assert adapter.read_run("run-1").outcomes == outcomes(120)
 
 
 def test_re_recording_an_outcome_overwrites_it(account: Account) -> None:

@@ -42,12 +42,13 @@ TABLE_KEYS: dict[str, Any] = {
 BATCH_SIZE = 25
 MAX_BATCH_ATTEMPTS = 8
 RUN_SK = "RUN"
-TARGET_PREFIX = "TARGET#"
+TARGET_PREFIX = "TARGETS#"
 DELETION_PREFIX = "DELETED#"
 PLAN_PREFIX = "PLAN#"
-# Deletions and prune candidates are many and small: 100 to an item keeps Prune's and Notify's
-# ledger traffic at a few calls even for thousands of snapshots (an item holds ~10 KB of them).
+# Targets, deletions and prune candidates are many and small: 100 rows to an item keeps every
+# step's ledger traffic at a few calls even for thousands of them (items stay far below 400 KB).
 PER_ITEM = 100
+MESSAGE_LIMIT = 1000
 
 
 class LedgerError(RuntimeError):
@@ -103,6 +104,19 @@ def _decode(item: Mapping[str, Any]) -> dict[str, Any]:
     return decoded
 
 
+def _outcome_row(o: TargetOutcome) -> list[str]:
+    return [
+        o.source_type or "",
+        o.source_id,
+        o.outcome,
+        o.snapshot_id,
+        o.status,
+        o.reason,
+        o.error_code,
+        o.message[:MESSAGE_LIMIT],
+    ]
+
+
 class LedgerAdapter:
     def __init__(self, client: DynamoDBClient, table: str, ttl_days: float) -> None:
         self._client = client
@@ -156,26 +170,15 @@ class LedgerAdapter:
         return True
 
     def record_outcomes(
-        self, run_id: str, outcomes: Iterable[TargetOutcome], now: datetime
+        self, run_id: str, outcomes: Sequence[TargetOutcome], now: datetime
     ) -> None:
-        """One item per target; re-recording (a retry, or Check's status update) overwrites."""
-        expires_at = self._expires_at(now)
-        self._put_all(
-            {
-                "pk": _pk(run_id),
-                "sk": f"{TARGET_PREFIX}{o.key}",
-                "source_id": o.source_id,
-                "source_type": str(o.source_type or ""),
-                "outcome": str(o.outcome),
-                "snapshot_id": o.snapshot_id,
-                "status": o.status,
-                "reason": o.reason,
-                "error_code": o.error_code,
-                "message": o.message,
-                "updated_at": now.isoformat(),
-                "expires_at": expires_at,
-            }
-            for o in outcomes
+        """All of the run's target outcomes, one row per target, 100 to an item. Re-recording (a
+        retried Create, or Check's status update) rewrites the set."""
+        self._put_chunks(
+            run_id,
+            TARGET_PREFIX,
+            [_outcome_row(o) for o in outcomes],
+            now,
         )
 
     def record_deletions(self, run_id: str, deletions: Sequence[Deletion], now: datetime) -> None:
@@ -205,6 +208,8 @@ class LedgerAdapter:
     def _put_chunks(
         self, run_id: str, prefix: str, rows: Sequence[list[Any]], now: datetime, **first: Any
     ) -> None:
+        """Rows 100 to an item under `<prefix><index>`; the first item counts the items, so a
+        rewrite with fewer rows leaves no stale item that a reader would take for current."""
         chunks = list(chunked(rows, PER_ITEM)) or [[]]
         self._put_all(
             {
@@ -213,7 +218,7 @@ class LedgerAdapter:
                 "rows": json.dumps(chunk, separators=(",", ":")),
                 "updated_at": now.isoformat(),
                 "expires_at": self._expires_at(now),
-                **(first if index == 0 else {}),
+                **({"chunks": len(chunks), **first} if index == 0 else {}),
             }
             for index, chunk in enumerate(chunks)
         )
@@ -247,43 +252,46 @@ class LedgerAdapter:
             ExpressionAttributeValues=_encode(values),
         )
         record = RunRecord(run_id)
+        chunks: dict[str, int] = {}
         for page in pages:
             for raw in page.get("Items", []):
-                self._add(record, _decode(raw))
+                self._add(record, _decode(raw), chunks)
         return record
 
     @staticmethod
-    def _add(record: RunRecord, item: Mapping[str, Any]) -> None:
+    def _add(record: RunRecord, item: Mapping[str, Any], chunks: dict[str, int]) -> None:
         sk = str(item["sk"])
         if sk == RUN_SK:
             record.started_at = str(item.get("started_at", ""))
             record.dry_run = bool(item.get("dry_run", False))
             record.published_at = str(item.get("published_at", ""))
-        elif sk.startswith(TARGET_PREFIX):
-            source_type = item.get("source_type")
-            record.outcomes.append(
+            return
+        prefix, _, index = sk.rpartition("#")
+        prefix += "#"
+        if index == "00000":  # sort keys ascend, so the first item of each kind comes first
+            chunks[prefix] = int(item.get("chunks", 1))
+        if int(index) >= chunks.get(prefix, 0):
+            return  # left over from an earlier, longer write of the same kind
+        rows = json.loads(item["rows"])
+        if prefix == TARGET_PREFIX:
+            record.outcomes.extend(
                 TargetOutcome(
-                    source_id=item["source_id"],
-                    source_type=SourceType(source_type) if source_type else None,
-                    outcome=Outcome(item["outcome"]),
-                    snapshot_id=item.get("snapshot_id", ""),
-                    status=item.get("status", ""),
-                    reason=item.get("reason", ""),
-                    error_code=item.get("error_code", ""),
-                    message=item.get("message", ""),
+                    source_id, SourceType(kind) if kind else None, Outcome(outcome),
+                    snapshot_id, status, reason, code, message,
                 )
-            )
-        elif sk.startswith(DELETION_PREFIX):
+                for kind, source_id, outcome, snapshot_id, status, reason, code, message in rows
+            )  # fmt: skip
+        elif prefix == DELETION_PREFIX:
             record.deletions.extend(
                 Deletion(
                     snapshot_id, SourceRef(SourceType(kind), source_id), deleted, code, message
                 )
-                for kind, source_id, snapshot_id, deleted, code, message in json.loads(item["rows"])
+                for kind, source_id, snapshot_id, deleted, code, message in rows
             )
-        elif sk.startswith(PLAN_PREFIX):
+        elif prefix == PLAN_PREFIX:
             plan = record.prune_plan = record.prune_plan or PrunePlan()
             plan.kept += int(item.get("kept", 0))
             plan.expired.extend(
                 Snapshot(snapshot_id, SourceRef(SourceType(kind), source_id), "available", None)
-                for kind, source_id, snapshot_id in json.loads(item["rows"])
+                for kind, source_id, snapshot_id in rows
             )

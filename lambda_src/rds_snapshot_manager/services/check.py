@@ -49,23 +49,23 @@ class CheckService:
         self._ledger = ledger
 
     def run(self, ctx: RunContext) -> CheckResult:
-        created = [
+        outcomes = self._ledger.read_run(ctx.run_id, prefix=TARGET_PREFIX).outcomes
+        pending = [
             o
-            for o in self._ledger.read_run(ctx.run_id, prefix=TARGET_PREFIX).outcomes
-            if o.outcome is Outcome.CREATED or o.snapshot_id
+            for o in outcomes
+            if o.outcome is Outcome.CREATED and o.status == SnapshotStatus.CREATING
         ]
-        pending = [o for o in created if o.status == SnapshotStatus.CREATING]
         statuses: dict[str, str] = {}
         for kind in SourceType:
             ids = [o.snapshot_id for o in pending if o.source_type is kind]
             if ids:
                 statuses.update(self._rds.snapshot_statuses(kind, ids))
-        changed = []
+        settled: dict[str, TargetOutcome] = {}
         for outcome in pending:
             status = classify(statuses.get(outcome.snapshot_id))
             if status is SnapshotStatus.CREATING:
                 continue
-            changed.append(self._settled(outcome, status, statuses.get(outcome.snapshot_id)))
+            settled[outcome.key] = self._settled(outcome, status, statuses.get(outcome.snapshot_id))
             logs.decision(
                 ctx.run_id,
                 outcome.source_id,
@@ -74,13 +74,12 @@ class CheckService:
                 level=logging.WARNING if status is SnapshotStatus.FAILED else logging.INFO,
                 snapshot_id=outcome.snapshot_id,
             )
-        self._ledger.record_outcomes(ctx.run_id, changed, ctx.now)
-        settled = {o.snapshot_id: o for o in changed}
-        counts: Counter[str] = Counter()
-        for outcome in created:
-            counted = self._status_of(settled.get(outcome.snapshot_id, outcome))
-            if counted is not None:
-                counts[counted] += 1
+        outcomes = [settled.get(o.key, o) for o in outcomes]
+        if settled:
+            self._ledger.record_outcomes(ctx.run_id, outcomes, ctx.now)
+        counts: Counter[str] = Counter(
+            counted for o in outcomes if (counted := self._status_of(o)) is not None
+        )
         elapsed = (ctx.now - ctx.started_at).total_seconds()
         return CheckResult(counts, timed_out=elapsed >= self._settings.wait_timeout_seconds)
 
@@ -101,8 +100,9 @@ class CheckService:
 
     @staticmethod
     def _status_of(outcome: TargetOutcome) -> str | None:
-        """The ledger status a snapshot of this run counts under; None for a dry run's."""
+        """The status a snapshot of this run counts under; None for targets without a snapshot
+        (skipped, failed before creating) and for a dry run's."""
         if outcome.outcome is Outcome.FAILED:
-            return SnapshotStatus.FAILED
+            return SnapshotStatus.FAILED if outcome.snapshot_id else None
         known = {str(status) for status in SnapshotStatus}
         return outcome.status if outcome.status in known else None
