@@ -22,7 +22,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import moto_rds
+from moto import mock_aws
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.rds.models import rds_backends
+
+from bench import fixtures, moto_rds
 from bench.probe import ApiProbe
 from bench.scenarios import BY_NAME, REGION, Scenario
 
@@ -129,11 +133,8 @@ def drive(scenario: Scenario, run_id: str, meter: Meter, started: datetime) -> d
     }
 
 
-def verify(scenario: Scenario, fleet: Any, results: dict[str, Any]) -> list[str]:
+def verify(scenario: Scenario, fleet: fixtures.Fleet, results: dict[str, Any]) -> list[str]:
     """What the cycle must have done to the fixture; a benchmark of a wrong result is no result."""
-    from moto.core import DEFAULT_ACCOUNT_ID
-    from moto.rds.models import rds_backends
-
     rds = rds_backends[DEFAULT_ACCOUNT_ID][REGION]
     existing = set(rds.database_snapshots) | set(rds.cluster_snapshots)
     problems = []
@@ -146,8 +147,7 @@ def verify(scenario: Scenario, fleet: Any, results: dict[str, Any]) -> list[str]
     if results["prune"] is not None:
         if results["prune"]["deleted"] != len(fleet.expired_managed):
             problems.append(
-                f"prune returned {results['prune']}, "
-                f"expected {len(fleet.expired_managed)} deleted"
+                f"prune returned {results['prune']}, expected {len(fleet.expired_managed)} deleted"
             )
         if fleet.expired_managed & existing:
             problems.append(f"{len(fleet.expired_managed & existing)} expired snapshots remain")
@@ -167,10 +167,6 @@ def run_once(scenario: Scenario, run_number: int, trace_memory: bool) -> dict[st
             "MOTO_RDS_SNAPSHOT_LIMIT": str(scenario.quota),
         }
     )
-    from moto import mock_aws
-
-    from bench import fixtures
-
     moto_rds.install()
     with mock_aws():
         started = datetime.now(UTC)

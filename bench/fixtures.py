@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import boto3
-from moto.core import DEFAULT_ACCOUNT_ID
+from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.rds.models import RDSBackend, rds_backends
 
 from bench.scenarios import INTERVAL_HOURS, NAME, REGION, RETENTION_DAYS, Scenario
@@ -72,7 +72,14 @@ def build(scenario: Scenario, now: datetime) -> Fleet:
                 {"Key": "SourceId", "Value": source_id},
                 {"Key": "SourceType", "Value": "cluster" if is_cluster else "instance"},
             ]
-            _add_snapshot(rds, source_id, is_cluster, snapshot_id, tags, now - age)
+            _add_snapshot(
+                rds,
+                source_id=source_id,
+                is_cluster=is_cluster,
+                snapshot_id=snapshot_id,
+                tags=tags,
+                created=now - age,
+            )
             if age >= timedelta(days=RETENTION_DAYS):
                 fleet.expired_managed.add(snapshot_id)
     for number in range(scenario.unmanaged):
@@ -83,7 +90,14 @@ def build(scenario: Scenario, now: datetime) -> Fleet:
         # Half carry no ManagedBy tag, half another deployment's: Prune must touch neither.
         owner = "dba" if number % 2 else "another-deployment"
         tags = [{"Key": "owner" if number % 2 else "ManagedBy", "Value": owner}]
-        _add_snapshot(rds, source_id, is_cluster, snapshot_id, tags, now - 4 * EXPIRED_AGE)
+        _add_snapshot(
+            rds,
+            source_id=source_id,
+            is_cluster=is_cluster,
+            snapshot_id=snapshot_id,
+            tags=tags,
+            created=now - 4 * EXPIRED_AGE,
+        )
         fleet.unmanaged.add(snapshot_id)
     fleet.env = _ledger_and_topics(scenario)
     return fleet
@@ -130,6 +144,7 @@ def _add_cluster(rds: RDSBackend, index: int) -> str:
 
 def _add_snapshot(
     rds: RDSBackend,
+    *,
     source_id: str,
     is_cluster: bool,
     snapshot_id: str,

@@ -34,6 +34,12 @@ _CREATES = {
 Action = Callable[[RDSResponse], ActionResult]
 
 
+def _result_of(action: Action, response: RDSResponse) -> dict[str, Any]:
+    """The dict an RDS action hands to moto's serializer."""
+    result: dict[str, Any] = action(response).result  # type: ignore[assignment]
+    return result
+
+
 def _paged(describe: Action, key: str) -> Action:
     def paged_describe(self: RDSResponse) -> ActionResult:
         size = int(self.params.get("MaxRecords") or MAX_RECORDS)
@@ -42,7 +48,7 @@ def _paged(describe: Action, key: str) -> Action:
                 "InvalidParameterValue",
                 f"MaxRecords must be between {MIN_RECORDS} and {MAX_RECORDS}; got {size}",
             )
-        result = describe(self)._result
+        result = _result_of(describe, self)
         items = list(result[key])
         start = int(self.params.get("Marker") or 0)
         result[key] = items[start : start + size]
@@ -56,7 +62,7 @@ def _paged(describe: Action, key: str) -> Action:
 
 def _creating(create: Action, key: str) -> Action:
     def create_answering_creating(self: RDSResponse) -> ActionResult:
-        result = create(self)._result
+        result = _result_of(create, self)
         answered = copy.copy(result[key])  # the stored snapshot stays available
         answered.status = "creating"
         result[key] = answered

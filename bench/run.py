@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,9 @@ def run_child(scenario: Scenario, number: int, trace: bool, workdir: Path) -> di
     command += ["--out", str(out)] + (["--trace-memory"] if trace else [])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "lambda_src"), str(ROOT)]))
     with log.open("w") as log_file:
-        done = subprocess.run(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)  # noqa: S603
+        done = subprocess.run(  # noqa: S603 (our own interpreter and module)
+            command, check=False, env=env, stdout=log_file, stderr=subprocess.STDOUT
+        )
     if done.returncode != 0:
         tail = log.read_text().splitlines()[-25:]
         raise RuntimeError(f"run {stem} failed (exit {done.returncode}):\n" + "\n".join(tail))
@@ -89,8 +92,7 @@ def aggregate(figures: list[dict[str, Any]], traced: list[dict[str, Any]]) -> di
     line["memory_runs"] = len(mems)
     line["max_in_flight_mutations"] = max(f["max_in_flight_mutations"] for f in figures)
     line["api_seconds_by_op"] = {
-        op: round(median([f["api_seconds_by_op"].get(op, 0.0) for f in figures]), 3)
-        for op in ops
+        op: round(median([f["api_seconds_by_op"].get(op, 0.0) for f in figures]), 3) for op in ops
     }
     return line
 
@@ -138,47 +140,84 @@ def add_real_aws_arithmetic(line: dict[str, Any]) -> None:
     }
 
 
-def bench(scenarios: list[Scenario], runs: int | None, workdir: Path) -> list[str]:
-    """Prints each scenario's lines as soon as it is done; returns the failed budgets."""
+def bench(scenarios: list[Scenario], runs: int | None, workdir: Path, serial: bool) -> list[str]:
+    """Prints each scenario's lines as soon as it is done; returns the failed budgets.
+
+    The traced (memory) runs go to a second process slot alongside the timed runs unless
+    `serial`: they take several times longer than a timed run and measure no time.
+    """
     failures: list[str] = []
     baseline_payload: int | None = None
-    for scenario in scenarios:
-        count = runs or scenario.runs
-        load = os.getloadavg()[0]
-        started = time.perf_counter()
-        timed = [run_child(scenario, n, False, workdir) for n in range(1, count + 1)]
-        traced = [
-            run_child(scenario, n, True, workdir)
-            for n in range(1, min(count, scenario.memory_runs) + 1)
-        ]
-        problems = sorted({p for r in timed + traced for p in r["problems"]})
-        for line in scenario_lines(scenario, timed, traced):
-            checks = budgets.check(scenario, line["phase"], line, baseline_payload)
-            if scenario.name == "concurrency":
-                add_real_aws_arithmetic(line)
-                checks.append(budgets.real_aws_create_budget(line))
-            if line["phase"] == scenario.phases[-1] or line["phase"] == "cycle":
-                checks.append(budgets.Budget("cycle_did_the_right_thing", len(problems), 0,
-                                             not problems))  # fmt: skip
-                line["problems"] = problems
-            line["budgets"] = [b.as_dict() for b in checks]
-            line["budget_ok"] = all(b.ok for b in checks)
-            line["load_avg_1m"] = round(load, 2)
-            failures += [
-                f"{scenario.name}/{line['phase']}: {b.name} = {b.value} (limit {b.limit})"
-                for b in checks
-                if not b.ok
+    counts = {s.name: runs or s.runs for s in scenarios}
+    with ThreadPoolExecutor(max_workers=1) as tracer:
+        traced_runs: dict[str, list[Future[dict[str, Any]]]] = {}
+        for scenario in scenarios:
+            numbers = range(1, min(counts[scenario.name], scenario.memory_runs) + 1)
+            traced_runs[scenario.name] = [
+                tracer.submit(run_child, scenario, n, True, workdir) for n in numbers
+            ] if not serial else []  # fmt: skip
+        for scenario in scenarios:
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            timed = [
+                run_child(scenario, n, False, workdir) for n in range(1, counts[scenario.name] + 1)
             ]
-            if scenario.name == "small" and line["phase"] == "cycle":
-                baseline_payload = line["max_state_payload_bytes"]
-            print(json.dumps(line), flush=True)
-        print(
-            f"# {scenario.name}: {count} timed + {len(traced)} traced runs "
-            f"in {time.perf_counter() - started:.0f} s",
-            file=sys.stderr,
-            flush=True,
-        )
+            if serial:
+                numbers = range(1, min(counts[scenario.name], scenario.memory_runs) + 1)
+                traced = [run_child(scenario, n, True, workdir) for n in numbers]
+            else:
+                traced = [future.result() for future in traced_runs[scenario.name]]
+            baseline_payload = report(
+                scenario,
+                timed=timed,
+                traced=traced,
+                load=load,
+                baseline_payload=baseline_payload,
+                failures=failures,
+            )
+            print(
+                f"# {scenario.name}: {len(timed)} timed + {len(traced)} traced runs, "
+                f"done {time.perf_counter() - started:.0f} s after its first timed run",
+                file=sys.stderr,
+                flush=True,
+            )
     return failures
+
+
+def report(
+    scenario: Scenario,
+    *,
+    timed: list[dict[str, Any]],
+    traced: list[dict[str, Any]],
+    load: float,
+    baseline_payload: int | None,
+    failures: list[str],
+) -> int | None:
+    """Prints the scenario's lines, adds its failed budgets to `failures`, and returns the
+    baseline state payload for the payload scenario (the small scenario's, once known)."""
+    problems = sorted({p for r in timed + traced for p in r["problems"]})
+    for line in scenario_lines(scenario, timed, traced):
+        checks = budgets.check(scenario, line["phase"], line, baseline_payload)
+        if scenario.name == "concurrency":
+            add_real_aws_arithmetic(line)
+            checks.append(budgets.real_aws_create_budget(line))
+        if line["phase"] in (scenario.phases[-1], "cycle"):
+            checks.append(
+                budgets.Budget("cycle_did_the_right_thing", len(problems), 0, not problems)
+            )
+            line["problems"] = problems
+        line["budgets"] = [b.as_dict() for b in checks]
+        line["budget_ok"] = all(b.ok for b in checks)
+        line["load_avg_1m"] = round(load, 2)
+        failures += [
+            f"{scenario.name}/{line['phase']}: {b.name} = {b.value} (limit {b.limit})"
+            for b in checks
+            if not b.ok
+        ]
+        if scenario.name == "small" and line["phase"] == "cycle":
+            baseline_payload = line["max_state_payload_bytes"]
+        print(json.dumps(line), flush=True)
+    return baseline_payload
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -187,11 +226,14 @@ def main(argv: list[str] | None = None) -> int:
         "scenarios", nargs="*", choices=[[], *BY_NAME], help="default: every scenario"
     )
     parser.add_argument("--runs", type=int, help="timed runs per scenario (default: its own)")
+    parser.add_argument(
+        "--serial", action="store_true", help="run the traced runs after the timed ones, not beside"
+    )
     args = parser.parse_args(argv)
     chosen = [BY_NAME[name] for name in args.scenarios] or list(SCENARIOS)
     with tempfile.TemporaryDirectory(prefix="rsm-bench-") as workdir:
         try:
-            failures = bench(chosen, args.runs, Path(workdir))
+            failures = bench(chosen, args.runs, Path(workdir), args.serial)
         except RuntimeError as error:
             print(f"BENCH ERROR: {error}", file=sys.stderr)
             return 1

@@ -1,0 +1,160 @@
+"""Smoke tests of the benchmark harness: its probe, its moto adjustments, its fixture and one
+real run of the small scenario. Run with `make bench-smoke` (not part of `make test`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import boto3
+import pytest
+from bench import budgets, fixtures, moto_rds
+from bench.probe import ApiProbe
+from bench.scenarios import BY_NAME, RETENTION_DAYS
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from .conftest import ROOT
+
+
+def _rds_with_snapshots(count: int) -> None:
+    rds = boto3.client("rds")
+    rds.create_db_instance(
+        DBInstanceIdentifier="db-a", DBInstanceClass="db.t3.micro", Engine="postgres"
+    )
+    for number in range(count):
+        rds.create_db_snapshot(DBInstanceIdentifier="db-a", DBSnapshotIdentifier=f"s-{number}")
+
+
+@mock_aws
+def test_probe_counts_calls_by_operation_and_measures_the_sns_message() -> None:
+    probe = ApiProbe()
+    probe.install()
+    sns = boto3.client("sns")
+    topic = sns.create_topic(Name="t")["TopicArn"]
+    sns.publish(TopicArn=topic, Message="é" * 1000)
+
+    calls = probe.take()
+
+    assert calls.by_op == {"sns:CreateTopic": 1, "sns:Publish": 1}
+    assert calls.max_sns_message_bytes == 2000
+    assert probe.take().by_op == {}
+
+
+@mock_aws
+def test_probe_sees_concurrent_creates_in_flight_under_injected_latency() -> None:
+    boto3.client("rds").create_db_instance(
+        DBInstanceIdentifier="db-a", DBInstanceClass="db.t3.micro", Engine="postgres"
+    )
+    probe = ApiProbe(mutation_latency_s=0.2)
+    probe.install()
+    rds = boto3.client("rds")
+    threads = [
+        threading.Thread(
+            target=rds.create_db_snapshot,
+            kwargs={"DBInstanceIdentifier": "db-a", "DBSnapshotIdentifier": f"s-{n}"},
+        )
+        for n in range(4)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert time.perf_counter() - started < 0.6  # four 200 ms calls overlapped
+    assert probe.take().max_in_flight_mutations == 4
+
+
+@mock_aws
+def test_moto_pages_snapshots_as_rds_does() -> None:
+    moto_rds.install()
+    _rds_with_snapshots(250)
+    probe = ApiProbe()
+    probe.install()
+    rds = boto3.client("rds")
+
+    pages = list(
+        rds.get_paginator("describe_db_snapshots").paginate(
+            SnapshotType="manual", PaginationConfig={"PageSize": 100}
+        )
+    )
+
+    assert [len(page["DBSnapshots"]) for page in pages] == [100, 100, 50]
+    assert probe.take().by_op == {"rds:DescribeDBSnapshots": 3}
+    with pytest.raises(ClientError, match="MaxRecords"):
+        rds.describe_db_snapshots(MaxRecords=500)
+
+
+@mock_aws
+def test_moto_answers_a_create_with_creating_and_describes_it_available() -> None:
+    moto_rds.install()
+    _rds_with_snapshots(0)
+    rds = boto3.client("rds")
+
+    created = rds.create_db_snapshot(DBInstanceIdentifier="db-a", DBSnapshotIdentifier="s-new")
+    described = rds.describe_db_snapshots(DBSnapshotIdentifier="s-new")
+
+    assert created["DBSnapshot"]["Status"] == "creating"
+    assert described["DBSnapshots"][0]["Status"] == "available"
+
+
+def test_managed_ages_put_a_quarter_past_retention_and_the_rest_due() -> None:
+    retention = timedelta(days=RETENTION_DAYS)
+
+    ages = fixtures.managed_ages(20, due=True)
+    not_due = fixtures.managed_ages(5, due=False)
+
+    assert sum(age >= retention for age in ages) == 5
+    assert all(timedelta(hours=24) < age < retention for age in ages if age < retention)
+    assert min(not_due) == fixtures.NOT_DUE_AGE
+
+
+@mock_aws
+def test_fixture_backdates_snapshots_and_keeps_unmanaged_ones_apart() -> None:
+    now = datetime.now(UTC)
+
+    fleet = fixtures.build(BY_NAME["small"], now)
+    snapshots = boto3.client("rds").describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+
+    oldest = min(s["SnapshotCreateTime"] for s in snapshots)
+    assert now - oldest > timedelta(days=RETENTION_DAYS)
+    assert (len(fleet.instances), len(fleet.clusters), fleet.due) == (16, 4, 15)
+    assert len(fleet.expired_managed) == 20
+    assert len(fleet.unmanaged) == 5
+
+
+def test_mid_create_budget_fails_above_287_calls() -> None:
+    line = {"api_calls": 288, "wall_s": 1.0}
+
+    checks = budgets.check(BY_NAME["mid"], "create", line, None)
+
+    assert [(b.name, b.ok) for b in checks] == [
+        ("create_api_calls", False),
+        ("create_wall_s", True),
+    ]
+
+
+def test_one_small_run_drives_a_correct_cycle_within_the_call_budget(tmp_path: Path) -> None:
+    out = tmp_path / "small.json"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([f"{ROOT}/lambda_src", ROOT]))
+
+    subprocess.run(
+        [sys.executable, "-m", "bench.cycle", "small", "--out", str(out)],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    run = json.loads(out.read_text())
+
+    assert run["problems"] == []
+    assert list(run["phases"]) == ["create", "check", "prune", "notify"]
+    calls = sum(phase["api_calls"] for phase in run["phases"].values())
+    created, deleted = run["results"]["create"]["created"], run["results"]["prune"]["deleted"]
+    assert calls <= budgets.cycle_call_limit(created, deleted, 105)
