@@ -167,6 +167,12 @@ def inject_error(
     client.meta.events.register(f"before-parameter-build.{service}.{operation}", hook)
 
 
+def inject_errors_by(client: Any, operation: str, param: str, faults: dict[str, str]) -> None:
+    """Makes `operation` fail with `faults[value]` when its `param` has that value."""
+    for value, code in faults.items():
+        inject_error(client, operation, code, when=lambda params, v=value: params[param] == v)
+
+
 def context(
     run_id: str = "run-1",
     now: datetime | None = None,

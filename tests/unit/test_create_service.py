@@ -3,7 +3,14 @@ from typing import Any
 
 from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Outcome, TargetOutcome
 from rds_snapshot_manager.services.create import CreateResult
-from tests.unit.conftest import Account, context, count_calls, inject_error, later
+from tests.unit.conftest import (
+    Account,
+    context,
+    count_calls,
+    inject_error,
+    inject_errors_by,
+    later,
+)
 
 
 def by_source(result: CreateResult) -> dict[str, TargetOutcome]:
@@ -100,13 +107,7 @@ def test_faults_of_one_target_are_reported_and_the_others_still_snapshotted(
     }
     for identifier in [*faults, "db-fine"]:
         account.instance(identifier)
-    for identifier, code in faults.items():
-        inject_error(
-            account.rds,
-            "CreateDBSnapshot",
-            code,
-            when=lambda params, i=identifier: params["DBInstanceIdentifier"] == i,
-        )
+    inject_errors_by(account.rds, "CreateDBSnapshot", "DBInstanceIdentifier", faults)
     engine = account.engine(db_instance_identifiers=(*faults, "db-fine"))
     outcomes = by_source(engine.create.run(context()))
     assert {k: (o.outcome, o.error_code) for k, o in outcomes.items()} == {

@@ -4,7 +4,7 @@ from botocore.stub import Stubber
 
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Outcome, Quota, SourceRef, SourceType
-from tests.unit.conftest import NAME, Account, count_calls, inject_error
+from tests.unit.conftest import NAME, Account, count_calls, inject_error, inject_errors_by
 
 DB_A = SourceRef(SourceType.INSTANCE, "db-a")
 AURORA = SourceRef(SourceType.CLUSTER, "aurora-1")
@@ -83,13 +83,10 @@ def test_create_translates_errors_into_outcomes(account: Account) -> None:
         "KMSKeyNotAccessibleFault": (Outcome.FAILED, "KMSKeyNotAccessibleFault"),
         "InvalidDBInstanceState": (Outcome.SKIPPED, ""),
     }
+    inject_errors_by(
+        account.rds, "CreateDBSnapshot", "DBSnapshotIdentifier", {code: code for code in cases}
+    )
     for code, expected in cases.items():
-        inject_error(
-            account.rds,
-            "CreateDBSnapshot",
-            code,
-            when=lambda params, c=code: params["DBSnapshotIdentifier"] == c,
-        )
         outcome = adapter.create_snapshot(DB_A, code, TAGS)
         assert (outcome.outcome, outcome.error_code) == expected, code
     skipped = adapter.create_snapshot(DB_A, "InvalidDBInstanceState", TAGS)
