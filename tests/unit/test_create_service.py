@@ -1,6 +1,9 @@
 import time
 from typing import Any
 
+import pytest
+from botocore.exceptions import ClientError
+
 from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Outcome, TargetOutcome
 from rds_snapshot_manager.services.create import CreateResult
 from tests.unit.conftest import (
@@ -207,3 +210,15 @@ def test_create_phase_calls_do_not_grow_with_existing_snapshots(account: Account
     assert "ListTagsForResource" not in account.calls
     assert "AddTagsToResource" not in account.calls
     assert sum(account.calls.values()) <= 10 + 8
+
+
+def test_listing_that_stays_throttled_fails_the_task_before_any_snapshot(
+    account: Account,
+) -> None:
+    account.instance("db-a")
+    # Only the engine's listing (it pages with MaxRecords), not this test's own look-up below.
+    inject_error(account.rds, "DescribeDBSnapshots", "Throttling", when=lambda p: "MaxRecords" in p)
+    with pytest.raises(ClientError, match="Throttling"):
+        account.engine(db_instance_identifiers=("db-a",)).create.run(context())
+    # The state machine retries the Task, then Notify reports the caught error as FAILED.
+    assert account.snapshot_ids() == set()
