@@ -23,7 +23,7 @@ locals {
   ledger_actions = {
     create = ["dynamodb:PutItem", "dynamodb:BatchWriteItem"]
     check  = ["dynamodb:Query", "dynamodb:BatchWriteItem"]
-    prune  = ["dynamodb:BatchWriteItem"]
+    prune  = ["dynamodb:Query", "dynamodb:BatchWriteItem"]
     notify = ["dynamodb:Query", "dynamodb:UpdateItem"]
   }
 

@@ -109,7 +109,7 @@ run "each_function_gets_only_its_own_ledger_calls_and_tags_what_it_creates" {
       for key, actions in {
         create = ["dynamodb:PutItem", "dynamodb:BatchWriteItem"]
         check  = ["dynamodb:Query", "dynamodb:BatchWriteItem"]
-        prune  = ["dynamodb:BatchWriteItem"]
+        prune  = ["dynamodb:Query", "dynamodb:BatchWriteItem"]
         notify = ["dynamodb:Query", "dynamodb:UpdateItem"]
       } :
       [for statement in data.aws_iam_policy_document.lambda_common[key].statement : statement.actions if statement.sid == "UseRunLedger"] == [toset(actions)]
