@@ -30,7 +30,13 @@ from bench.scenarios import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-PHASE_KEYS = ("api_calls", "wall_s", "max_state_payload_bytes", "max_sns_message_bytes")
+PHASE_KEYS = (
+    "api_calls",
+    "wall_s",
+    "cpu_s",
+    "max_state_payload_bytes",
+    "max_sns_message_bytes",
+)
 
 
 def run_child(scenario: Scenario, number: int, trace: bool, workdir: Path) -> dict[str, Any]:
@@ -69,6 +75,7 @@ def cycle_figures(run: dict[str, Any]) -> dict[str, Any]:
         "api_calls_by_op": dict(sorted(by_op.items())),
         "api_seconds_by_op": {op: round(t, 3) for op, t in sorted(seconds.items())},
         "wall_s": sum(p["wall_s"] for p in phases),
+        "cpu_s": sum(p["cpu_s"] for p in phases),
         "peak_mem_mb": max(mems) if mems else None,
         "max_state_payload_bytes": max(p["max_state_payload_bytes"] for p in phases),
         "max_sns_message_bytes": max(p["max_sns_message_bytes"] for p in phases),
@@ -87,6 +94,7 @@ def aggregate(figures: list[dict[str, Any]], traced: list[dict[str, Any]]) -> di
         op: int(median([f["api_calls_by_op"].get(op, 0) for f in figures])) for op in ops
     }
     line["wall_s"] = round(line["wall_s"], 3)
+    line["cpu_s"] = round(line["cpu_s"], 3)
     mems = [t["peak_mem_mb"] for t in traced if t["peak_mem_mb"] is not None]
     line["peak_mem_mb"] = round(median(mems), 1) if mems else None
     line["memory_runs"] = len(mems)
@@ -141,45 +149,49 @@ def add_real_aws_arithmetic(line: dict[str, Any]) -> None:
 
 
 def bench(scenarios: list[Scenario], runs: int | None, workdir: Path, serial: bool) -> list[str]:
-    """Prints each scenario's lines as soon as it is done; returns the failed budgets.
+    """Runs every scenario, prints its lines, and returns the failed budgets.
 
-    The traced (memory) runs go to a second process slot alongside the timed runs unless
-    `serial`: they take several times longer than a timed run and measure no time.
+    The traced (memory) runs take several times longer than timed ones and measure no time, so
+    they run in a second process beside the timed runs of the scenarios whose wall time has no
+    budget (concurrency, payload), or after all timed runs when `serial`.
     """
-    failures: list[str] = []
-    baseline_payload: int | None = None
     counts = {s.name: runs or s.runs for s in scenarios}
+    timed: dict[str, list[dict[str, Any]]] = {}
+    traced: dict[str, list[Future[dict[str, Any]]]] = {}
     with ThreadPoolExecutor(max_workers=1) as tracer:
-        traced_runs: dict[str, list[Future[dict[str, Any]]]] = {}
+
+        def start_tracing() -> None:
+            for s in scenarios:
+                numbers = range(1, min(counts[s.name], s.memory_runs) + 1)
+                traced[s.name] = [tracer.submit(run_child, s, n, True, workdir) for n in numbers]
+
         for scenario in scenarios:
-            numbers = range(1, min(counts[scenario.name], scenario.memory_runs) + 1)
-            traced_runs[scenario.name] = [
-                tracer.submit(run_child, scenario, n, True, workdir) for n in numbers
-            ] if not serial else []  # fmt: skip
-        for scenario in scenarios:
-            load = os.getloadavg()[0]
+            if scenario.traced_runs_beside and not (serial or traced):
+                start_tracing()
             started = time.perf_counter()
-            timed = [
+            load = os.getloadavg()[0]
+            timed[scenario.name] = [
                 run_child(scenario, n, False, workdir) for n in range(1, counts[scenario.name] + 1)
             ]
-            if serial:
-                numbers = range(1, min(counts[scenario.name], scenario.memory_runs) + 1)
-                traced = [run_child(scenario, n, True, workdir) for n in numbers]
-            else:
-                traced = [future.result() for future in traced_runs[scenario.name]]
-            baseline_payload = report(
-                scenario,
-                timed=timed,
-                traced=traced,
-                load=load,
-                baseline_payload=baseline_payload,
-                failures=failures,
-            )
+            for run in timed[scenario.name]:
+                run["load_avg_1m"] = load
             print(
-                f"# {scenario.name}: {len(timed)} timed + {len(traced)} traced runs, "
-                f"done {time.perf_counter() - started:.0f} s after its first timed run",
+                f"# {scenario.name}: {counts[scenario.name]} timed runs in "
+                f"{time.perf_counter() - started:.0f} s",
                 file=sys.stderr,
                 flush=True,
+            )
+        if not traced:
+            start_tracing()
+        failures: list[str] = []
+        baseline_payload: int | None = None
+        for scenario in scenarios:
+            baseline_payload = report(
+                scenario,
+                timed=timed[scenario.name],
+                traced=[future.result() for future in traced[scenario.name]],
+                baseline_payload=baseline_payload,
+                failures=failures,
             )
     return failures
 
@@ -189,7 +201,6 @@ def report(
     *,
     timed: list[dict[str, Any]],
     traced: list[dict[str, Any]],
-    load: float,
     baseline_payload: int | None,
     failures: list[str],
 ) -> int | None:
@@ -208,7 +219,7 @@ def report(
             line["problems"] = problems
         line["budgets"] = [b.as_dict() for b in checks]
         line["budget_ok"] = all(b.ok for b in checks)
-        line["load_avg_1m"] = round(load, 2)
+        line["load_avg_1m"] = round(median([r["load_avg_1m"] for r in timed]), 2)
         failures += [
             f"{scenario.name}/{line['phase']}: {b.name} = {b.value} (limit {b.limit})"
             for b in checks
