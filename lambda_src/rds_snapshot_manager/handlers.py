@@ -22,8 +22,10 @@ def engine() -> Engine:
     return Engine.build(settings, Clients(settings.max_concurrency))
 
 
-def _context(event: dict[str, Any]) -> RunContext:
-    return RunContext.from_event(event, engine().settings, datetime.now(UTC))
+def _context(event: dict[str, Any], *, strict_input: bool = True) -> RunContext:
+    return RunContext.from_event(
+        event, engine().settings, datetime.now(UTC), strict_input=strict_input
+    )
 
 
 def create_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
@@ -39,4 +41,5 @@ def prune_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
 
 
 def notify_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    return engine().notify.run(_context(event)).summary()
+    # A run whose input was rejected still gets its report; the caught error says why.
+    return engine().notify.run(_context(event, strict_input=False)).summary()

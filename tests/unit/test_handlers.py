@@ -155,3 +155,17 @@ def test_missing_required_setting_fails_fast(
     handlers.engine.cache_clear()
     with pytest.raises(SettingsError, match="RSM_LEDGER_TABLE is required"):
         handlers.check_handler(state(), None)
+
+
+def test_notify_reports_a_run_whose_input_was_rejected(deployed: Account) -> None:
+    bad_input = {"manual_snapshot_quota": -5}
+    with pytest.raises(BadEventError):
+        handlers.create_handler(state(input=bad_input), None)
+    error = {"Error": "BadEventError", "Cause": "input.manual_snapshot_quota must be ..."}
+
+    result = handlers.notify_handler(state(input=bad_input, error=error), None)
+
+    assert result == {"status": "FAILED", "published": True}
+    [report] = deployed.messages(deployed.report_queue)
+    assert report["status"] == "FAILED"
+    assert report["error"]["Error"] == "BadEventError"

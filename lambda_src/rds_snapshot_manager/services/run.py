@@ -24,31 +24,51 @@ class RunContext:
     error: Mapping[str, Any] | None = None
 
     @classmethod
-    def from_event(cls, event: Mapping[str, Any], settings: Settings, now: datetime) -> RunContext:
-        """run_id is the execution name; `input.dry_run: true` can only turn dry run on."""
+    def from_event(
+        cls,
+        event: Mapping[str, Any],
+        settings: Settings,
+        now: datetime,
+        *,
+        strict_input: bool = True,
+    ) -> RunContext:
+        """run_id is the execution name; `input.dry_run: true` can only turn dry run on.
+
+        With strict_input=False, bad run options fall back to the deployment's settings instead of
+        failing: Notify uses it, since a run whose input was rejected must still be reported.
+        """
         run_id = event.get("run_id")
         if not isinstance(run_id, str) or not run_id:
             raise BadEventError("the state must carry run_id (the execution name)")
         started_at = _parse_time(event.get("started_at"), now)
-        run_input = event.get("input") or {}
-        if not isinstance(run_input, Mapping):
-            raise BadEventError("input must be an object (the execution input)")
-        quota = run_input.get("manual_snapshot_quota")
-        if quota is not None and (
-            isinstance(quota, bool) or not isinstance(quota, int) or quota < 1
-        ):
-            raise BadEventError(
-                f"input.manual_snapshot_quota must be a whole number >= 1; got {quota!r}"
-            )
+        try:
+            dry_run_requested, quota = _run_options(event.get("input"))
+        except BadEventError:
+            if strict_input:
+                raise
+            dry_run_requested, quota = False, None
         error = event.get("error")
         return cls(
             run_id=run_id,
             started_at=started_at,
             now=now,
-            dry_run=settings.dry_run or run_input.get("dry_run") is True,
+            dry_run=settings.dry_run or dry_run_requested,
             quota_override=quota,
             error=error if isinstance(error, Mapping) else None,
         )
+
+
+def _run_options(run_input: object) -> tuple[bool, int | None]:
+    """The per-execution options: (dry_run requested, manual snapshot quota override)."""
+    run_input = run_input or {}
+    if not isinstance(run_input, Mapping):
+        raise BadEventError("input must be an object (the execution input)")
+    quota = run_input.get("manual_snapshot_quota")
+    if quota is not None and (isinstance(quota, bool) or not isinstance(quota, int) or quota < 1):
+        raise BadEventError(
+            f"input.manual_snapshot_quota must be a whole number >= 1; got {quota!r}"
+        )
+    return run_input.get("dry_run") is True, quota
 
 
 def _parse_time(value: object, default: datetime) -> datetime:
