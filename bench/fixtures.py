@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import boto3
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -23,6 +24,11 @@ EXPIRED_AGE = timedelta(days=RETENTION_DAYS + 1)
 # Young snapshots sit between the interval and retention, so every such target is due.
 YOUNG_OLDEST = timedelta(days=RETENTION_DAYS) - timedelta(hours=1)
 YOUNG_NEWEST = timedelta(hours=INTERVAL_HOURS + 1)
+
+
+class Source(NamedTuple):
+    source_id: str
+    is_cluster: bool
 
 
 @dataclass
@@ -57,47 +63,34 @@ def build(scenario: Scenario, now: datetime) -> Fleet:
     clusters = round(scenario.targets * scenario.cluster_share)
     not_due_every = round(1 / scenario.not_due_share) if scenario.not_due_share else 0
     per_target, extra = divmod(scenario.snapshots, scenario.targets)
+    sources: list[Source] = []
     for index in range(scenario.targets):
         is_cluster = index < clusters
-        source_id = _add_cluster(rds, index) if is_cluster else _add_instance(rds, index)
-        (fleet.clusters if is_cluster else fleet.instances).append(source_id)
+        source = Source(_add_cluster(rds, index) if is_cluster else _add_instance(rds, index),
+                        is_cluster)  # fmt: skip
+        sources.append(source)
+        (fleet.clusters if is_cluster else fleet.instances).append(source.source_id)
         due = not (not_due_every and index % not_due_every == 0)
         fleet.due += due
         ages = managed_ages(per_target + (index < extra), due)
         for number, age in enumerate(ages):
-            snapshot_id = _snapshot_id(source_id, now - age, number)
+            snapshot_id = _snapshot_id(source.source_id, now - age, number)
             tags = [
                 {"Key": "ManagedBy", "Value": NAME},
                 {"Key": "RunId", "Value": f"earlier-run-{number}"},
-                {"Key": "SourceId", "Value": source_id},
+                {"Key": "SourceId", "Value": source.source_id},
                 {"Key": "SourceType", "Value": "cluster" if is_cluster else "instance"},
             ]
-            _add_snapshot(
-                rds,
-                source_id=source_id,
-                is_cluster=is_cluster,
-                snapshot_id=snapshot_id,
-                tags=tags,
-                created=now - age,
-            )
+            _add_snapshot(rds, source, snapshot_id, tags, now - age)
             if age >= timedelta(days=RETENTION_DAYS):
                 fleet.expired_managed.add(snapshot_id)
     for number in range(scenario.unmanaged):
-        index = number % scenario.targets
-        is_cluster = index < clusters
-        source_id = (fleet.clusters + fleet.instances)[index]
-        snapshot_id = f"manual-{source_id}-{number}"
+        source = sources[number % scenario.targets]
+        snapshot_id = f"manual-{source.source_id}-{number}"
         # Half carry no ManagedBy tag, half another deployment's: Prune must touch neither.
         owner = "dba" if number % 2 else "another-deployment"
         tags = [{"Key": "owner" if number % 2 else "ManagedBy", "Value": owner}]
-        _add_snapshot(
-            rds,
-            source_id=source_id,
-            is_cluster=is_cluster,
-            snapshot_id=snapshot_id,
-            tags=tags,
-            created=now - 4 * EXPIRED_AGE,
-        )
+        _add_snapshot(rds, source, snapshot_id, tags, now - 4 * EXPIRED_AGE)
         fleet.unmanaged.add(snapshot_id)
     fleet.env = _ledger_and_topics(scenario)
     return fleet
@@ -143,18 +136,12 @@ def _add_cluster(rds: RDSBackend, index: int) -> str:
 
 
 def _add_snapshot(
-    rds: RDSBackend,
-    *,
-    source_id: str,
-    is_cluster: bool,
-    snapshot_id: str,
-    tags: list[dict[str, str]],
-    created: datetime,
+    rds: RDSBackend, source: Source, snapshot_id: str, tags: list[dict[str, str]], created: datetime
 ) -> None:
     snapshot = (
-        rds.create_db_cluster_snapshot(source_id, snapshot_id, tags=tags)
-        if is_cluster
-        else rds.create_db_snapshot(source_id, snapshot_id, tags=tags)
+        rds.create_db_cluster_snapshot(source.source_id, snapshot_id, tags=tags)
+        if source.is_cluster
+        else rds.create_db_snapshot(source.source_id, snapshot_id, tags=tags)
     )
     snapshot.created = created  # what moto reports as SnapshotCreateTime
 
