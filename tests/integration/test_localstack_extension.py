@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tools.localstack.harness import client, run_state_machine, wait_until, zip_bytes
+from tools.localstack.harness import Databases, client, run_state_machine, wait_until, zip_bytes
 
 pytestmark = pytest.mark.integration
 
@@ -127,17 +127,9 @@ def test_host_lambda_timeout_kills_the_run_and_next_invoke_works(function_name: 
     assert "FunctionError" not in invoke(function_name, {"after": "timeout"})
 
 
-def test_rds_and_dynamodb_are_served_by_moto() -> None:
+def test_rds_and_dynamodb_are_served_by_moto(databases: Databases) -> None:
     rds, dynamodb = client("rds"), client("dynamodb")
-    instance, table = unique("ext-db"), unique("ext-table")
-    rds.create_db_instance(
-        DBInstanceIdentifier=instance,
-        DBInstanceClass="db.t3.micro",
-        Engine="postgres",
-        MasterUsername="admin1",
-        MasterUserPassword="password1",
-        AllocatedStorage=20,
-    )
+    instance, table = databases.add_instance(unique("ext-db")), unique("ext-table")
     rds.create_db_snapshot(DBInstanceIdentifier=instance, DBSnapshotIdentifier=f"{instance}-s1")
     dynamodb.create_table(
         TableName=table,
@@ -152,23 +144,14 @@ def test_rds_and_dynamodb_are_served_by_moto() -> None:
     item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"]
     assert item["value"] == {"N": "1"}
     rds.delete_db_snapshot(DBSnapshotIdentifier=f"{instance}-s1")
-    rds.delete_db_instance(DBInstanceIdentifier=instance, SkipFinalSnapshot=True)
     dynamodb.delete_table(TableName=table)
 
 
 def test_state_machine_task_runs_host_lambda_that_calls_rds(
-    function_name: str, role_arn: str
+    function_name: str, role_arn: str, databases: Databases
 ) -> None:
     rds, sfn = client("rds"), client("stepfunctions")
-    instance = unique("ext-chain")
-    rds.create_db_instance(
-        DBInstanceIdentifier=instance,
-        DBInstanceClass="db.t3.micro",
-        Engine="mysql",
-        MasterUsername="admin1",
-        MasterUserPassword="password1",
-        AllocatedStorage=20,
-    )
+    instance = databases.add_instance(unique("ext-chain"))
     function_arn = client("lambda").get_function(FunctionName=function_name)["Configuration"][
         "FunctionArn"
     ]
@@ -189,4 +172,3 @@ def test_state_machine_task_runs_host_lambda_that_calls_rds(
     assert snapshot["DBSnapshots"][0]["DBInstanceIdentifier"] == instance
     sfn.delete_state_machine(stateMachineArn=machine)
     rds.delete_db_snapshot(DBSnapshotIdentifier=f"{instance}-by-lambda")
-    rds.delete_db_instance(DBInstanceIdentifier=instance, SkipFinalSnapshot=True)

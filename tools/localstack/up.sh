@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start LocalStack from .venv-localstack in the background; wait until it is healthy.
-# No-op if the LocalStack we started is already up. Logs: .localstack/localstack.log.
+# No-op if a LocalStack is already up (ours, or another one, which it leaves alone). Logs:
+# .localstack/localstack.log.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 STATE="$ROOT/.localstack"
@@ -22,8 +23,12 @@ if ours_running; then
     echo "LocalStack is already up (pid $(cat "$PID_FILE")) at http://${GATEWAY_LISTEN}"
     exit 0
   fi
+elif healthy; then
+  # E.g. the docker-compose one: use it, but leave starting and stopping it to its owner.
+  echo "Using the LocalStack already running at http://${GATEWAY_LISTEN} (not started here)."
+  exit 0
 elif curl -s --max-time 2 -o /dev/null "$HEALTH_URL"; then
-  echo "Something else already answers at $HEALTH_URL; stop it first (we only manage our own)." >&2
+  echo "Something that is not a ready LocalStack answers at $HEALTH_URL; stop it first." >&2
   exit 1
 else
   [[ -x "$PYTHON" ]] || { echo "Missing $PYTHON: run 'make setup-localstack'." >&2; exit 1; }
