@@ -28,6 +28,8 @@ def handler(event, context):
         time.sleep(event["sleep"])
     if "fail" in event:
         raise KeyError(event["fail"])
+    if "exit" in event:
+        os._exit(event["exit"])
     if "snapshot_of" in event:
         boto3.client("rds").create_db_snapshot(
             DBInstanceIdentifier=event["snapshot_of"], DBSnapshotIdentifier=event["snapshot_id"]
@@ -125,6 +127,34 @@ def test_host_lambda_timeout_kills_the_run_and_next_invoke_works(function_name: 
     assert f"Task timed out after {TIMEOUT_SECONDS}.00 seconds" in error["errorMessage"]
     assert elapsed < TIMEOUT_SECONDS + 10
     assert "FunctionError" not in invoke(function_name, {"after": "timeout"})
+
+
+def test_host_lambda_process_exit_is_reported_and_next_invoke_works(function_name: str) -> None:
+    response = invoke(function_name, {"exit": 3})
+
+    error = json.loads(response["Payload"].read())
+    assert error["errorType"] == "Runtime.ExitError"
+    assert "exit status 3" in error["errorMessage"]
+    assert "FunctionError" not in invoke(function_name, {"after": "exit"})
+
+
+def test_host_lambda_missing_handler_is_reported_on_invoke(role_arn: str) -> None:
+    lambda_ = client("lambda")
+    name = unique("ext-nohandler")
+    lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role_arn,
+        Handler="app.no_such_handler",
+        Code={"ZipFile": zip_bytes({"app.py": FUNCTION_CODE})},
+    )
+    lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
+
+    error = json.loads(invoke(name, {})["Payload"].read())
+
+    assert error["errorType"] == "Runtime.HandlerNotFound"
+    assert "no_such_handler" in error["errorMessage"]
+    lambda_.delete_function(FunctionName=name)
 
 
 def test_rds_and_dynamodb_are_served_by_moto(databases: Databases) -> None:

@@ -64,6 +64,8 @@ class Worker:
         self.label = label
         self.messages: queue.Queue[dict[str, Any] | None] = queue.Queue()
         self.recent_output: deque[str] = deque(maxlen=RECENT_OUTPUT_LINES)
+        # Output of the init phase, logged before the first invocation (as Lambda does).
+        self.init_lines: list[str] = []
         self.process = subprocess.Popen(
             [host_python(), "-u", str(WORKER_SCRIPT)],
             stdin=subprocess.PIPE,
@@ -81,7 +83,10 @@ class Worker:
     def _read_messages(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            message = json.loads(line)
+            try:
+                message = json.loads(line)
+            except json.JSONDecodeError:  # written before the worker took over its stdout
+                message = {"type": "log", "text": line}
             if message["type"] == "log":
                 self._note_output(message["text"])
             self.messages.put(message)
@@ -162,8 +167,10 @@ class HostRuntimeExecutor(RuntimeExecutor):
 
     def _spawn(self) -> Worker:
         worker = Worker(f"lambda {self._function_name} {self.id[:8]}", self._env, self._code_dir)
+        deadline = time.monotonic() + config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT
         try:
-            message = worker.next_message(timeout=config.LAMBDA_RUNTIME_ENVIRONMENT_TIMEOUT)
+            while (message := worker.next_message(deadline - time.monotonic()))["type"] == "log":
+                worker.init_lines.extend(message["text"].splitlines())
         except (queue.Empty, WorkerExitedError) as error:
             worker.stop(kill=True)
             self._last_output.extend(worker.recent_output)
@@ -172,7 +179,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
             ) from error
         if message["type"] != "ready":
             worker.stop(kill=True)
-            raise LambdaRuntimeException(f"Unexpected first message from the worker: {message}")
+            raise LambdaRuntimeException(f"Unexpected message from the worker: {message}")
         return worker
 
     def stop(self) -> None:
@@ -191,6 +198,7 @@ class HostRuntimeExecutor(RuntimeExecutor):
             if self._worker is None:  # the last invocation timed out or crashed: a fresh init
                 self._worker = self._spawn()
             worker = self._worker
+        lines[:0], worker.init_lines = worker.init_lines, []
         try:
             worker.send(
                 {

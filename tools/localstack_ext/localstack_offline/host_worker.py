@@ -176,7 +176,9 @@ def main() -> None:
         handler = load_handler(os.environ["_HANDLER"])
     except Exception as error:  # noqa: BLE001 - reported on every invoke, like Lambda does
         traceback.print_exc()
-        init_error = error_document("Runtime.ImportModuleError", error)
+        not_found = isinstance(error, AttributeError | ValueError)
+        kind = "Runtime.HandlerNotFound" if not_found else "Runtime.ImportModuleError"
+        init_error = error_document(kind, error)
     channel.send({"type": "ready"})
 
     for line in sys.stdin:  # EOF: the executor stopped us
