@@ -52,22 +52,27 @@ def role_arn() -> str:
     return str(role["Role"]["Arn"])
 
 
-@pytest.fixture(scope="module")
-def function_name(role_arn: str) -> Iterator[str]:
+def create_function(role_arn: str, handler: str) -> str:
     lambda_ = client("lambda")
     name = unique("ext-test")
     lambda_.create_function(
         FunctionName=name,
         Runtime="python3.12",
         Role=role_arn,
-        Handler="app.handler",
+        Handler=handler,
         Code={"ZipFile": zip_bytes({"app.py": FUNCTION_CODE})},
         Timeout=TIMEOUT_SECONDS,
         Environment={"Variables": {"GREETING": "hello"}},
     )
     lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
+    return name
+
+
+@pytest.fixture(scope="module")
+def function_name(role_arn: str) -> Iterator[str]:
+    name = create_function(role_arn, "app.handler")
     yield name
-    lambda_.delete_function(FunctionName=name)
+    client("lambda").delete_function(FunctionName=name)
 
 
 def invoke(function_name: str, event: dict[str, Any]) -> dict[str, Any]:
@@ -139,22 +144,13 @@ def test_host_lambda_process_exit_is_reported_and_next_invoke_works(function_nam
 
 
 def test_host_lambda_missing_handler_is_reported_on_invoke(role_arn: str) -> None:
-    lambda_ = client("lambda")
-    name = unique("ext-nohandler")
-    lambda_.create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role_arn,
-        Handler="app.no_such_handler",
-        Code={"ZipFile": zip_bytes({"app.py": FUNCTION_CODE})},
-    )
-    lambda_.get_waiter("function_active_v2").wait(FunctionName=name)
+    name = create_function(role_arn, "app.no_such_handler")
 
     error = json.loads(invoke(name, {})["Payload"].read())
 
     assert error["errorType"] == "Runtime.HandlerNotFound"
     assert "no_such_handler" in error["errorMessage"]
-    lambda_.delete_function(FunctionName=name)
+    client("lambda").delete_function(FunctionName=name)
 
 
 def test_rds_and_dynamodb_are_served_by_moto(databases: Databases) -> None:
