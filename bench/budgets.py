@@ -55,9 +55,12 @@ def check(
     if phase != "cycle":
         return budgets
     budgets.append(
-        at_most("state_payload_fits_step_functions", line["max_state_payload_bytes"],
-                AWS_PAYLOAD_LIMIT_BYTES)
-    )  # fmt: skip
+        at_most(
+            "state_payload_fits_step_functions",
+            line["max_state_payload_bytes"],
+            AWS_PAYLOAD_LIMIT_BYTES,
+        )
+    )
     if scenario.name in ("small", "mid", "large"):
         existing = scenario.snapshots + scenario.unmanaged
         limit = cycle_call_limit(line["created"], line["deleted"], existing)
@@ -67,9 +70,12 @@ def check(
         budgets.append(below("cycle_peak_mem_mb", line["peak_mem_mb"], 100.0))
     if scenario.name == "payload" and baseline_payload is not None:
         budgets.append(
-            at_most("state_payload_independent_of_fleet", line["max_state_payload_bytes"],
-                    baseline_payload + PAYLOAD_GROWTH_SLACK_BYTES)
-        )  # fmt: skip
+            at_most(
+                "state_payload_independent_of_fleet",
+                line["max_state_payload_bytes"],
+                baseline_payload + PAYLOAD_GROWTH_SLACK_BYTES,
+            )
+        )
     return budgets
 
 

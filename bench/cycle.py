@@ -59,6 +59,7 @@ class Meter:
         self._probe = probe
         self._trace = trace_memory
         self.phases: dict[str, dict[str, Any]] = {}
+        self.report: dict[str, Any] | None = None  # the published run report (default protocol)
 
     def run(self, phase: str, step: Callable[[], list[int]]) -> None:
         """`step` runs the phase's handler calls and returns the size of every state it passed
@@ -70,6 +71,8 @@ class Meter:
         sizes = step()
         wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         calls = self._probe.take()
+        if calls.largest_sns_message:
+            self.report = json.loads(json.loads(calls.largest_sns_message)["default"])
         self.phases[phase] = {
             "api_calls": sum(calls.by_op.values()),
             "api_calls_by_op": dict(sorted(calls.by_op.items())),
@@ -135,17 +138,25 @@ def drive(scenario: Scenario, run_id: str, meter: Meter, started: datetime) -> d
     }
 
 
-def verify(scenario: Scenario, fleet: fixtures.Fleet, results: dict[str, Any]) -> list[str]:
+def verify(
+    scenario: Scenario, fleet: fixtures.Fleet, results: dict[str, Any], meter: Meter
+) -> list[str]:
     """What the cycle must have done to the fixture; a benchmark of a wrong result is no result."""
     rds = rds_backends[DEFAULT_ACCOUNT_ID][REGION]
     existing = set(rds.database_snapshots) | set(rds.cluster_snapshots)
+    created, skipped = fleet.creatable(), scenario.targets - fleet.due
+    refused = fleet.due - created  # by the quota, in advance
     problems = []
-    create = results["create"]
-    if create != {"created": fleet.due, "skipped": scenario.targets - fleet.due, "failed": 0,
-                  "dry_run": False}:  # fmt: skip
-        problems.append(f"create returned {create}, expected {fleet.due} created")
-    if results["check"] is not None and results["check"]["available"] != fleet.due:
-        problems.append(f"check returned {results['check']}, expected {fleet.due} available")
+    expected = {"created": created, "skipped": skipped, "failed": refused, "dry_run": False}
+    if results["create"] != expected:
+        problems.append(f"create returned {results['create']}, expected {expected}")
+    create_calls = sum(
+        n for op, n in meter.phases["create"]["api_calls_by_op"].items() if "Create" in op
+    )
+    if create_calls != created:
+        problems.append(f"{create_calls} create calls, expected {created} (the quota's room)")
+    if results["check"] is not None and results["check"]["available"] != created:
+        problems.append(f"check returned {results['check']}, expected {created} available")
     if results["prune"] is not None:
         if results["prune"]["deleted"] != len(fleet.expired_managed):
             problems.append(
@@ -155,8 +166,19 @@ def verify(scenario: Scenario, fleet: fixtures.Fleet, results: dict[str, Any]) -
             problems.append(f"{len(fleet.expired_managed & existing)} expired snapshots remain")
     if fleet.unmanaged - existing:
         problems.append(f"unmanaged snapshots were deleted: {sorted(fleet.unmanaged - existing)}")
-    if results["notify"] is not None and results["notify"] != {"status": "OK", "published": True}:
-        problems.append(f"notify returned {results['notify']}")
+    if results["notify"] is not None:
+        status = "PARTIAL" if refused else "OK"
+        if results["notify"] != {"status": status, "published": True}:
+            problems.append(f"notify returned {results['notify']}, expected {status}")
+        quota_failures = [
+            f
+            for f in (meter.report or {}).get("failed", [])
+            if f["error_code"] == "SnapshotQuotaExceeded"
+        ]
+        if len(quota_failures) != refused:
+            problems.append(
+                f"report lists {len(quota_failures)} SnapshotQuotaExceeded, expected {refused}"
+            )
     return problems
 
 
@@ -182,7 +204,7 @@ def run_once(scenario: Scenario, run_number: int, trace_memory: bool) -> dict[st
             tracemalloc.start()  # after the fixture: only the cycle's allocations count
         meter = Meter(probe, trace_memory)
         results = drive(scenario, f"bench-{scenario.name}-{run_number}", meter, started)
-        problems = verify(scenario, fleet, results)
+        problems = verify(scenario, fleet, results, meter)
     return {
         "scenario": scenario.name,
         "run": run_number,

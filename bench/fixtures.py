@@ -8,6 +8,7 @@ SourceId, SourceType; see lambda_src/rds_snapshot_manager/services/create.py).
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -30,6 +31,10 @@ class Source(NamedTuple):
     source_id: str
     is_cluster: bool
 
+    @property
+    def kind(self) -> str:
+        return "cluster" if self.is_cluster else "instance"
+
 
 @dataclass
 class Fleet:
@@ -40,6 +45,19 @@ class Fleet:
     due: int = 0
     expired_managed: set[str] = field(default_factory=set)
     unmanaged: set[str] = field(default_factory=set)
+    # Per kind ("instance", "cluster"): targets due, and manual snapshots before the run.
+    due_by_kind: Counter[str] = field(default_factory=Counter)
+    manual_by_kind: Counter[str] = field(default_factory=Counter)
+    quota: int = 0
+
+    def creatable(self) -> int:
+        """How many due targets the quota leaves room for; the engine must refuse the rest in
+        advance, without calling RDS."""
+        return sum(
+            min(self.due_by_kind[kind], max(self.quota - self.manual_by_kind[kind], 0))
+            for kind in ("instance", "cluster")
+        )
+
     env: dict[str, str] = field(default_factory=dict)
 
 
@@ -66,12 +84,14 @@ def build(scenario: Scenario, now: datetime) -> Fleet:
     sources: list[Source] = []
     for index in range(scenario.targets):
         is_cluster = index < clusters
-        source = Source(_add_cluster(rds, index) if is_cluster else _add_instance(rds, index),
-                        is_cluster)  # fmt: skip
+        source = Source(
+            _add_cluster(rds, index) if is_cluster else _add_instance(rds, index), is_cluster
+        )
         sources.append(source)
         (fleet.clusters if is_cluster else fleet.instances).append(source.source_id)
         due = not (not_due_every and index % not_due_every == 0)
         fleet.due += due
+        fleet.due_by_kind[source.kind] += due
         ages = managed_ages(per_target + (index < extra), due)
         for number, age in enumerate(ages):
             snapshot_id = _snapshot_id(source.source_id, now - age, number)
@@ -79,9 +99,10 @@ def build(scenario: Scenario, now: datetime) -> Fleet:
                 {"Key": "ManagedBy", "Value": NAME},
                 {"Key": "RunId", "Value": f"earlier-run-{number}"},
                 {"Key": "SourceId", "Value": source.source_id},
-                {"Key": "SourceType", "Value": "cluster" if is_cluster else "instance"},
+                {"Key": "SourceType", "Value": source.kind},
             ]
             _add_snapshot(rds, source, snapshot_id, tags, now - age)
+            fleet.manual_by_kind[source.kind] += 1
             if age >= timedelta(days=RETENTION_DAYS):
                 fleet.expired_managed.add(snapshot_id)
     for number in range(scenario.unmanaged):
@@ -91,8 +112,10 @@ def build(scenario: Scenario, now: datetime) -> Fleet:
         owner = "dba" if number % 2 else "another-deployment"
         tags = [{"Key": "owner" if number % 2 else "ManagedBy", "Value": owner}]
         _add_snapshot(rds, source, snapshot_id, tags, now - 4 * EXPIRED_AGE)
+        fleet.manual_by_kind[source.kind] += 1
         fleet.unmanaged.add(snapshot_id)
-    fleet.env = _ledger_and_topics(scenario)
+    fleet.quota = scenario.snapshot_quota or scenario.quota
+    fleet.env = _ledger_and_topics(fleet.quota)
     return fleet
 
 
@@ -152,7 +175,7 @@ def _snapshot_id(source_id: str, created: datetime, number: int) -> str:
     return f"{source_id}-{created:%Y%m%d%H%M}-{digest}"
 
 
-def _ledger_and_topics(scenario: Scenario) -> dict[str, str]:
+def _ledger_and_topics(quota: int) -> dict[str, str]:
     """The ledger table (key schema of ARCHITECTURE.md), both topics, and the run's settings.
 
     Made with a session of its own, so these calls are not counted as the engine's.
@@ -181,5 +204,5 @@ def _ledger_and_topics(scenario: Scenario) -> dict[str, str]:
         "RSM_BACKUP_INTERVAL_HOURS": str(INTERVAL_HOURS),
         "RSM_RETENTION_DAYS": str(RETENTION_DAYS),
         "RSM_MIN_SNAPSHOTS_TO_KEEP": "1",
-        "RSM_MANUAL_SNAPSHOT_QUOTA": str(scenario.quota),
+        "RSM_MANUAL_SNAPSHOT_QUOTA": str(quota),
     }

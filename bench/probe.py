@@ -36,6 +36,7 @@ class PhaseCalls:
     seconds_by_op: Counter[str] = field(default_factory=Counter)
     max_in_flight_mutations: int = 0
     max_sns_message_bytes: int = 0
+    largest_sns_message: str = ""
 
 
 class ApiProbe:
@@ -97,6 +98,9 @@ class ApiProbe:
                 self._in_flight -= 1
 
     def _before_publish(self, params: dict[str, Any], **_: Any) -> None:
-        size = len(str(params.get("Message", "")).encode())
+        message = str(params.get("Message", ""))
+        size = len(message.encode())
         with self._lock:
-            self._phase.max_sns_message_bytes = max(self._phase.max_sns_message_bytes, size)
+            if size > self._phase.max_sns_message_bytes:
+                self._phase.max_sns_message_bytes = size
+                self._phase.largest_sns_message = message

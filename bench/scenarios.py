@@ -40,9 +40,13 @@ class Scenario:
     def unmanaged(self) -> int:
         return max(5, self.snapshots // 50) if self.snapshots else 0
 
+    # The run's quota input (RSM_MANUAL_SNAPSHOT_QUOTA), when the scenario tests the quota.
+    snapshot_quota: int | None = None
+
     @property
     def quota(self) -> int:
-        """moto's limit and the run's quota input: room for the fixture and one more cycle."""
+        """moto's limit, and the run's quota input unless `snapshot_quota`: room for the fixture
+        and one more cycle."""
         return max(1000, 2 * (self.snapshots + self.unmanaged + self.targets * 2))
 
 
@@ -61,6 +65,11 @@ SCENARIOS = (
         traced_runs_beside=True,
         phases=("create",),
         mutation_latency_s=REAL_AWS_CALL_S,
+    ),
+    # The small fleet with room for 4 more instance snapshots: 8 due instances must be reported
+    # failed (SnapshotQuotaExceeded) without a create call, and Prune must still run.
+    Scenario(
+        "quota", targets=20, snapshots=100, not_due_share=0.25, memory_runs=0, snapshot_quota=85
     ),
     # Step Functions payloads at N=5,000: a full cycle, payloads measured between the states.
     Scenario("payload", targets=5_000, snapshots=0, runs=1, memory_runs=0, traced_runs_beside=True),
