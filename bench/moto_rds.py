@@ -13,6 +13,7 @@ This is emulator setup, not the system under test: the engine's code paths are u
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +42,12 @@ def _result_of(action: Action, response: RDSResponse) -> dict[str, Any]:
 
 
 def _paged(describe: Action, key: str) -> Action:
+    """A listing's first page runs moto's describe once and keeps the result; the following
+    pages slice it. Re-running the describe for every page would add a cost that grows with the
+    square of the snapshots, which RDS does not have."""
+    listings: dict[str, list[Any]] = {}
+    started = itertools.count()
+
     def paged_describe(self: RDSResponse) -> ActionResult:
         size = int(self.params.get("MaxRecords") or MAX_RECORDS)
         if not MIN_RECORDS <= size <= MAX_RECORDS:
@@ -48,13 +55,21 @@ def _paged(describe: Action, key: str) -> Action:
                 "InvalidParameterValue",
                 f"MaxRecords must be between {MIN_RECORDS} and {MAX_RECORDS}; got {size}",
             )
-        result = _result_of(describe, self)
-        items = list(result[key])
-        start = int(self.params.get("Marker") or 0)
+        marker = self.params.get("Marker")
+        if marker:
+            listing, offset = marker.split(":")
+            result: dict[str, Any] = {}
+            start = int(offset)
+        else:
+            result = _result_of(describe, self)
+            listing, start = str(next(started)), 0
+            listings[listing] = list(result[key])
+        items = listings[listing]
         result[key] = items[start : start + size]
         if start + size < len(items):
-            # An opaque position, as in RDS; the engine does not change snapshots mid-listing.
-            result["Marker"] = str(start + size)
+            result["Marker"] = f"{listing}:{start + size}"  # opaque to the client, as in RDS
+        else:
+            del listings[listing]
         return ActionResult(result)
 
     return paged_describe
