@@ -28,6 +28,22 @@ ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566")
 REGION = "us-east-1"
 T = TypeVar("T")
 
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "localstack"
+TERRAFORM = REPO / ".venv" / "bin" / "terraform"
+# Provider 3.39 validates the runtime client-side and accepts at most python3.8; LocalStack's host
+# executor runs the code on its own Python (>= 3.11) whatever the declared runtime.
+BASE_VARIABLES: dict[str, Any] = {
+    "lambda_runtime": "python3.8",
+    "poll_interval_seconds": 1,
+    "lambda_timeout": 60,
+    # Far enough away that no scheduled run interferes with the executions a test starts.
+    "schedule_expression": "rate(7 days)",
+    # LocalStack neither keeps nor returns a state machine's tracing configuration, so every plan
+    # shows a change, and provider 3.39 crashes updating it (nil TracingConfiguration).
+    "xray_tracing": False,
+}
+
 
 def client(service: str) -> Any:
     return boto3.client(
@@ -77,23 +93,6 @@ def run_state_machine(
         stateMachineArn=state_machine_arn, input=json.dumps(payload or {})
     )
     return finished_execution(started["executionArn"])
-
-
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "localstack"
-TERRAFORM = REPO / ".venv" / "bin" / "terraform"
-# Provider 3.39 validates the runtime client-side and accepts at most python3.8; LocalStack's host
-# executor runs the code on its own Python (>= 3.11) whatever the declared runtime.
-BASE_VARIABLES: dict[str, Any] = {
-    "lambda_runtime": "python3.8",
-    "poll_interval_seconds": 1,
-    "lambda_timeout": 60,
-    # Far enough away that no scheduled run interferes with the executions a test starts.
-    "schedule_expression": "rate(7 days)",
-    # LocalStack neither keeps nor returns a state machine's tracing configuration, so every plan
-    # shows a change, and provider 3.39 crashes updating it (nil TracingConfiguration).
-    "xray_tracing": False,
-}
 
 
 class TerraformError(RuntimeError):
