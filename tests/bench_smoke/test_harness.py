@@ -14,7 +14,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from bench import budgets, fixtures, moto_rds
+from bench import budgets, fixtures, moto_rds, run
 from bench.probe import ApiProbe
 from bench.scenarios import BY_NAME, RETENTION_DAYS
 from botocore.exceptions import ClientError
@@ -158,3 +158,26 @@ def test_one_small_run_drives_a_correct_cycle_within_the_call_budget(tmp_path: P
     calls = sum(phase["api_calls"] for phase in run["phases"].values())
     created, deleted = run["results"]["create"]["created"], run["results"]["prune"]["deleted"]
     assert calls <= budgets.cycle_call_limit(created, deleted, 105)
+
+
+def test_bench_prints_a_line_per_phase_with_the_issue_keys_and_exits_0(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = run.main(["small", "--runs", "1"])
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert status == 0
+    assert [line["phase"] for line in lines] == ["create", "check", "prune", "notify", "cycle"]
+    issue_keys = {
+        "scenario",
+        "phase",
+        "targets",
+        "snapshots",
+        "api_calls",
+        "wall_s",
+        "peak_mem_mb",
+        "max_state_payload_bytes",
+        "max_sns_message_bytes",
+    }
+    assert all(issue_keys <= line.keys() and line["budget_ok"] for line in lines)
+    assert lines[-1]["peak_mem_mb"] > 0
