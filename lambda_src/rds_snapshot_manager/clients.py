@@ -3,16 +3,39 @@
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.utils import parse_timestamp
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
+
+
+def parse_iso_timestamp(value: str) -> datetime:
+    """AWS sends ISO 8601 times; parsing them natively is ~300x faster than botocore's default
+    (dateutil), which dominated the CPU of listing 20,000 snapshots. Other forms fall back."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        return parse_timestamp(value)
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def _default_session() -> boto3.session.Session:
+    """boto3's default session, set to parse timestamps fast (its clients inherit the parser)."""
+    if boto3.DEFAULT_SESSION is None:
+        boto3.setup_default_session()
+    session = boto3.DEFAULT_SESSION
+    assert session is not None  # set just above; for mypy
+    parsers = session._session.get_component("response_parser_factory")
+    parsers.set_parser_defaults(timestamp_parser=parse_iso_timestamp)
+    return session
 
 
 class Clients:
@@ -33,7 +56,8 @@ class Clients:
     def _get(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                self._clients[service] = boto3.client(service, config=self._config)  # type: ignore[call-overload]
+                session = _default_session()
+                self._clients[service] = session.client(service, config=self._config)  # type: ignore[call-overload]
             return self._clients[service]
 
     @property
