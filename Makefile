@@ -17,6 +17,6 @@ help: ## List the commands
 
 setup: setup-python setup-terraform setup-localstack ## Install everything into the repo (.venv, terraform, provider mirror, LocalStack venv); idempotent
 
-test: setup test-python test-terraform test-integration ## Every test: unit, Terraform, integration
+test: setup test-python bench-smoke test-terraform test-integration ## Every test: unit, benchmark harness, Terraform, integration
 
 lint: setup-python lint-python ## ruff and mypy on lambda_src, tests and tools

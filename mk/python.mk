@@ -11,10 +11,11 @@ $(PY_STAMP): requirements/dev.txt
 	$(VPY) -m pip check
 	touch $@
 
-lint-python: $(PY_STAMP) ## ruff (lint + format check) and mypy --strict
-	$(VENV)/bin/ruff check lambda_src tests tools
-	$(VENV)/bin/ruff format --check lambda_src tests tools
+lint-python: $(PY_STAMP) ## ruff (lint + format check) and mypy --strict on lambda_src, bench and tools
+	$(VENV)/bin/ruff check lambda_src tests tools bench
+	$(VENV)/bin/ruff format --check lambda_src tests tools bench
 	$(VENV)/bin/mypy
+	MYPYPATH=lambda_src $(VENV)/bin/mypy --strict bench tools/package_lambda.py tools/terraform
 
 test-unit: $(PY_STAMP) ## Unit tests under moto, with line coverage of lambda_src
 	$(VPY) -m pytest tests/unit --cov --cov-report=term

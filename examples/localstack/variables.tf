@@ -150,7 +150,7 @@ variable "lambda_memory_size" {
 variable "xray_tracing" {
   description = "Trace the functions and the state machine with AWS X-Ray. false also drops the X-Ray permissions."
   type        = bool
-  default     = true
+  default     = false
 }
 
 variable "log_level" {

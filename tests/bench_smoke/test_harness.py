@@ -14,11 +14,12 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
 from bench import budgets, fixtures, moto_rds, run
 from bench.probe import ApiProbe
 from bench.scenarios import BY_NAME, RETENTION_DAYS
-from botocore.exceptions import ClientError
-from moto import mock_aws
 
 from .conftest import ROOT
 

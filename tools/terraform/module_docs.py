@@ -17,6 +17,12 @@ REPO = Path(__file__).resolve().parents[2]
 MODULE = REPO / "modules" / "rds-snapshot-manager"
 README = MODULE / "README.md"
 PASS_THROUGH = (REPO / "variables.tf", REPO / "examples" / "localstack" / "variables.tf")
+# Defaults a pass-through configuration deliberately changes, with the reason.
+DEFAULT_OVERRIDES = {
+    # LocalStack does not keep a state machine's tracing setting: every plan shows a change, and
+    # provider 3.39 crashes re-applying it.
+    (REPO / "examples" / "localstack" / "variables.tf", "xray_tracing"): "false",
+}
 BEGIN, END = "<!-- BEGIN_TF_DOCS -->", "<!-- END_TF_DOCS -->"
 
 BLOCK = re.compile(r'^(variable|output) "(\w+)" \{\n(.*?)^\}', re.MULTILINE | re.DOTALL)
@@ -86,8 +92,8 @@ def pass_through_drift() -> list[str]:
         drift += [
             f"{path.relative_to(REPO)}: variable {name} differs from the module's (description, "
             "type or default), or is missing"
-            for name, expected in module.items()
-            if declared.get(name) != expected
+            for name, (text, kind, default) in module.items()
+            if declared.get(name) != (text, kind, DEFAULT_OVERRIDES.get((path, name), default))
         ]
     return drift
 
