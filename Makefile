@@ -19,4 +19,4 @@ setup: setup-python setup-terraform setup-localstack ## Install everything into 
 
 test: setup test-python bench-smoke test-terraform test-integration ## Every test: unit, benchmark harness, Terraform, integration
 
-lint: setup-python lint-python ## ruff and mypy on lambda_src, tests and tools
+lint: setup-python lint-python ## ruff (lint, format) on all Python; mypy --strict on lambda_src, bench and tools
