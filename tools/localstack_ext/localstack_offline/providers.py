@@ -3,12 +3,15 @@
 Community LocalStack has no RDS, and its DynamoDB downloads DynamoDB Local at start-up. moto
 emulates both in-process. ``MotoFallbackDispatcher`` only forwards operations a provider object
 defines, so the dispatch table here maps every operation of the service spec to moto instead.
+New RDS snapshots can be made to take time, as in RDS (``snapshot_timing``).
 """
 
 from localstack.aws.skeleton import DispatchTable
 from localstack.aws.spec import load_service
 from localstack.services.moto import _proxy_moto
 from localstack.services.plugins import Service, aws_provider
+
+from localstack_offline import snapshot_timing
 
 
 class _MotoProvider:
@@ -30,6 +33,7 @@ def _moto_service(service: str) -> Service:
 
 @aws_provider(api="rds", name="moto")
 def rds_moto() -> Service:
+    snapshot_timing.install(snapshot_timing.create_seconds())
     return _moto_service("rds")
 
 
