@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from tools.localstack.harness import Databases, client, run_state_machine, wait_until, zip_bytes
+from tools.localstack.harness import (
+    Databases,
+    client,
+    localstack_setting,
+    run_state_machine,
+    wait_until,
+    zip_bytes,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -166,11 +173,57 @@ def test_rds_and_dynamodb_are_served_by_moto(databases: Databases) -> None:
     dynamodb.put_item(TableName=table, Item={"pk": {"S": "a"}, "value": {"N": "1"}})
 
     snapshots = rds.describe_db_snapshots(DBSnapshotIdentifier=f"{instance}-s1")["DBSnapshots"]
-    assert snapshots[0]["Status"] == "available"
+    assert snapshots[0]["DBInstanceIdentifier"] == instance
     item = dynamodb.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"]
     assert item["value"] == {"N": "1"}
     rds.delete_db_snapshot(DBSnapshotIdentifier=f"{instance}-s1")
     dynamodb.delete_table(TableName=table)
+
+
+def test_new_snapshots_are_creating_then_available_after_the_configured_time(
+    databases: Databases,
+) -> None:
+    create_seconds = float(localstack_setting("RDS_SNAPSHOT_CREATE_SECONDS"))
+    assert create_seconds > 0, "the harness configures a creation time, so that Check polls"
+    rds = client("rds")
+    instance = databases.add_instance(unique("ext-timing"))
+    cluster = databases.add_cluster(unique("ext-timing"))
+    started = time.time()
+    created = {
+        "instance": rds.create_db_snapshot(
+            DBInstanceIdentifier=instance, DBSnapshotIdentifier=f"{instance}-s1"
+        )["DBSnapshot"]["Status"],
+        "cluster": rds.create_db_cluster_snapshot(
+            DBClusterIdentifier=cluster, DBClusterSnapshotIdentifier=f"{cluster}-s1"
+        )["DBClusterSnapshot"]["Status"],
+    }
+
+    def statuses() -> dict[str, str]:
+        snapshot = rds.describe_db_snapshots(DBSnapshotIdentifier=f"{instance}-s1")
+        cluster_snapshot = rds.describe_db_cluster_snapshots(
+            DBClusterSnapshotIdentifier=f"{cluster}-s1"
+        )
+        return {
+            "instance": snapshot["DBSnapshots"][0]["Status"],
+            "cluster": cluster_snapshot["DBClusterSnapshots"][0]["Status"],
+        }
+
+    def all_available() -> dict[str, str] | None:
+        current = statuses()
+        return current if set(current.values()) == {"available"} else None
+
+    first_described = statuses()
+    assert time.time() - started < create_seconds, "too slow to see the creating phase"
+    available = wait_until(
+        all_available, create_seconds + 10, "the new snapshots to become available", step=0.2
+    )
+    took = time.time() - started
+
+    assert created == first_described == {"instance": "creating", "cluster": "creating"}
+    assert available == {"instance": "available", "cluster": "available"}
+    assert create_seconds <= took < create_seconds + 5
+    rds.delete_db_snapshot(DBSnapshotIdentifier=f"{instance}-s1")
+    rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=f"{cluster}-s1")
 
 
 def test_state_machine_task_runs_host_lambda_that_calls_rds(

@@ -1,7 +1,9 @@
 """Step Functions cost: state transitions per run must not grow with the number of databases.
 
 Budget (issue 5): at most 15 transitions plus 3 per poll of the wait loop, measured from a real
-execution's history at N=1 and N=50 targets.
+execution's history at N=1 and N=50 targets. LocalStack's RDS keeps new snapshots `creating` for
+a few seconds (RDS_SNAPSHOT_CREATE_SECONDS) and the deployment polls every second, so the Check
+and Wait loop really runs.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import pytest
 from tools.localstack.harness import (
     Databases,
     Deployment,
-    client,
+    execution_history,
     run_state_machine,
     state_transitions,
     unique_name,
@@ -25,12 +27,9 @@ pytestmark = pytest.mark.integration
 
 
 def polls(execution_arn: str) -> int:
-    events = client("stepfunctions").get_execution_history(
-        executionArn=execution_arn, maxResults=1000
-    )["events"]
     return sum(
         1
-        for event in events
+        for event in execution_history(execution_arn)
         if event["type"] == "WaitStateEntered"
         and event["stateEnteredEventDetails"]["name"] == "WaitForSnapshots"
     )
@@ -60,6 +59,7 @@ def test_state_transitions_stay_within_budget_at_1_and_50_targets(
 
     with capsys.disabled():
         print(f"\nstate transitions per run: {json.dumps(measured)}")
+    assert any(figures["polls"] >= 1 for figures in measured.values()), measured
     for figures in measured.values():
         assert figures["transitions"] <= 15 + 3 * figures["polls"], measured
     assert measured[50]["transitions"] - 3 * measured[50]["polls"] == (

@@ -31,6 +31,7 @@ T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "localstack"
 TERRAFORM = REPO / ".venv" / "bin" / "terraform"
+LOCALSTACK_ENV = REPO / "tools" / "localstack" / "localstack.env"
 # Provider 3.39 validates the runtime client-side and accepts at most python3.8; LocalStack's host
 # executor runs the code on its own Python (>= 3.11) whatever the declared runtime.
 BASE_VARIABLES: dict[str, Any] = {
@@ -290,18 +291,34 @@ def ledger_items(table: str, run_id: str) -> list[dict[str, Any]]:
     )
 
 
-def state_transitions(execution_arn: str) -> int:
-    """Step Functions bills state transitions: one per state entered."""
+def execution_history(execution_arn: str) -> list[dict[str, Any]]:
     sfn = client("stepfunctions")
-    count, token = 0, None
+    events: list[dict[str, Any]] = []
+    token = None
     while True:
         page = sfn.get_execution_history(
             executionArn=execution_arn, maxResults=1000, **({"nextToken": token} if token else {})
         )
-        count += sum(1 for event in page["events"] if event["type"].endswith("StateEntered"))
+        events += page["events"]
         token = page.get("nextToken")
         if not token:
-            return count
+            return events
+
+
+def state_transitions(execution_arn: str) -> int:
+    """Step Functions bills state transitions: one per state entered."""
+    return sum(
+        1 for event in execution_history(execution_arn) if event["type"].endswith("StateEntered")
+    )
+
+
+def localstack_setting(name: str) -> str:
+    """A setting from tools/localstack/localstack.env, which both LocalStack set-ups use."""
+    for line in LOCALSTACK_ENV.read_text().splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() == name and not line.lstrip().startswith("#"):
+            return value.strip()
+    raise KeyError(f"{name} is not set in {LOCALSTACK_ENV}")
 
 
 def localstack_status(resource: str) -> dict[str, Any]:

@@ -36,9 +36,7 @@ def create_seconds() -> float:
     except ValueError:
         seconds = math.nan
     if not (math.isfinite(seconds) and seconds >= 0):
-        raise ValueError(
-            f"{CREATE_SECONDS_VARIABLE} must be a number of seconds >= 0; got {raw!r}"
-        )
+        raise ValueError(f"{CREATE_SECONDS_VARIABLE} must be a number of seconds >= 0; got {raw!r}")
     return seconds
 
 
