@@ -18,6 +18,7 @@ import uuid
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,7 +48,7 @@ BASE_VARIABLES: dict[str, Any] = {
 
 
 def client(service: str) -> Any:
-    return boto3.client(
+    return boto3.client(  # type: ignore[call-overload]  # any service name, typed as Any
         service,
         endpoint_url=ENDPOINT,
         region_name=REGION,
@@ -333,5 +334,5 @@ def localstack_session_id() -> str:
     return str(localstack_status("info")["session_id"])
 
 
-def seconds_since(moment: Any) -> float:
+def seconds_since(moment: datetime) -> float:
     return time.time() - moment.timestamp()
