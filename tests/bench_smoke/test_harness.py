@@ -4,9 +4,6 @@ real run of the small scenario. Run with `make bench-smoke` (not part of `make t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -20,8 +17,6 @@ from moto import mock_aws
 from bench import budgets, fixtures, moto_rds, run
 from bench.probe import ApiProbe
 from bench.scenarios import BY_NAME, RETENTION_DAYS
-
-from .conftest import ROOT
 
 
 def _rds_with_snapshots(count: int) -> None:
@@ -143,21 +138,12 @@ def test_mid_create_budget_fails_above_287_calls() -> None:
 
 
 def test_one_small_run_drives_a_correct_cycle_within_the_call_budget(tmp_path: Path) -> None:
-    out = tmp_path / "small.json"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([f"{ROOT}/lambda_src", ROOT]))
+    small = run.run_child(BY_NAME["small"], 1, False, tmp_path)
 
-    subprocess.run(
-        [sys.executable, "-m", "bench.cycle", "small", "--out", str(out)],
-        env=env,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    run = json.loads(out.read_text())
-
-    assert run["problems"] == []
-    assert list(run["phases"]) == ["create", "check", "prune", "notify"]
-    calls = sum(phase["api_calls"] for phase in run["phases"].values())
-    created, deleted = run["results"]["create"]["created"], run["results"]["prune"]["deleted"]
+    assert small["problems"] == []
+    assert list(small["phases"]) == ["create", "check", "prune", "notify"]
+    calls = sum(phase["api_calls"] for phase in small["phases"].values())
+    created, deleted = small["results"]["create"]["created"], small["results"]["prune"]["deleted"]
     assert calls <= budgets.cycle_call_limit(created, deleted, 105)
 
 
