@@ -31,7 +31,8 @@ from bench.probe import ApiProbe
 from bench.scenarios import BY_NAME, REGION, Scenario
 
 Handler = Callable[[dict[str, Any], object], dict[str, Any]]
-# The state machine polls Check with a Wait between; moto's snapshots are available at once.
+# The state machine polls Check with a Wait between; here a new snapshot is available by the
+# first poll (bench/moto_rds.py), so the bound is only a guard.
 MAX_POLLS = 20
 MB = 1024 * 1024
 
