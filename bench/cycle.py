@@ -27,7 +27,7 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.rds.models import rds_backends
 
 from bench import fixtures, moto_rds
-from bench.probe import ApiProbe
+from bench.probe import ApiProbe, create_calls
 from bench.scenarios import BY_NAME, REGION, Scenario
 
 Handler = Callable[[dict[str, Any], object], dict[str, Any]]
@@ -151,11 +151,9 @@ def verify(
     expected = {"created": created, "skipped": skipped, "failed": refused, "dry_run": False}
     if results["create"] != expected:
         problems.append(f"create returned {results['create']}, expected {expected}")
-    create_calls = sum(
-        n for op, n in meter.phases["create"]["api_calls_by_op"].items() if "Create" in op
-    )
-    if create_calls != created:
-        problems.append(f"{create_calls} create calls, expected {created} (the quota's room)")
+    creates = create_calls(meter.phases["create"]["api_calls_by_op"])
+    if creates != created:
+        problems.append(f"{creates} create calls, expected {created} (the quota's room)")
     if results["check"] is not None and results["check"]["available"] != created:
         problems.append(f"check returned {results['check']}, expected {created} available")
     if results["prune"] is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +26,11 @@ MUTATIONS = frozenset(
         "rds:DeleteDBClusterSnapshot",
     }
 )
+
+
+def create_calls(by_op: Mapping[str, int]) -> int:
+    """The calls of operations named Create* in per-operation counts (the snapshot creates)."""
+    return sum(n for op, n in by_op.items() if "Create" in op)
 
 
 @dataclass

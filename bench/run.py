@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import budgets
+from bench.probe import create_calls
 from bench.scenarios import (
     BY_NAME,
     LAMBDA_TIMEOUT_S,
@@ -132,7 +133,7 @@ def scenario_lines(
 
 def add_real_aws_arithmetic(line: dict[str, Any]) -> None:
     """The concurrency scenario: creates x 200 ms / concurrency, next to the measured time."""
-    creates = sum(n for op, n in line["api_calls_by_op"].items() if "Create" in op)
+    creates = create_calls(line["api_calls_by_op"])
     concurrency = line["max_in_flight_mutations"]
     projected = creates * REAL_AWS_CALL_S / max(concurrency, 1)
     line["real_aws"] = {
