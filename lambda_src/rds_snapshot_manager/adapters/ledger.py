@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from rds_snapshot_manager.adapters import error_code
 from rds_snapshot_manager.domain.model import (
     Deletion,
     Outcome,
@@ -104,6 +105,17 @@ def _decode(item: Mapping[str, Any]) -> dict[str, Any]:
     return decoded
 
 
+def _unless_condition_failed(write: Callable[[], object]) -> bool:
+    """Runs a conditional write: True when it happened, False when its condition failed."""
+    try:
+        write()
+    except ClientError as error:
+        if error_code(error) == "ConditionalCheckFailedException":
+            return False
+        raise
+    return True
+
+
 def _outcome_row(o: TargetOutcome) -> list[str]:
     return [
         o.source_type or "",
@@ -137,22 +149,18 @@ class LedgerAdapter:
             "dry_run": dry_run,
             "expires_at": self._expires_at(now),
         }
-        try:
-            self._client.put_item(
+        return _unless_condition_failed(
+            lambda: self._client.put_item(
                 TableName=self._table,
                 Item=_encode(item),
                 ConditionExpression="attribute_not_exists(pk)",
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
     def mark_published(self, run_id: str, now: datetime) -> bool:
         """Notes that the report went out. False when an earlier attempt already did."""
-        try:
-            self._client.update_item(
+        return _unless_condition_failed(
+            lambda: self._client.update_item(
                 TableName=self._table,
                 Key=_encode({"pk": _pk(run_id), "sk": RUN_SK}),
                 UpdateExpression=(
@@ -163,11 +171,7 @@ class LedgerAdapter:
                     {":t": now.isoformat(), ":e": self._expires_at(now)}
                 ),
             )
-        except ClientError as error:
-            if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
+        )
 
     def record_outcomes(
         self, run_id: str, outcomes: Sequence[TargetOutcome], now: datetime
