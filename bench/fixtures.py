@@ -49,6 +49,7 @@ class Fleet:
     due_by_kind: Counter[str] = field(default_factory=Counter)
     manual_by_kind: Counter[str] = field(default_factory=Counter)
     quota: int = 0
+    env: dict[str, str] = field(default_factory=dict)
 
     def creatable(self) -> int:
         """How many due targets the quota leaves room for; the engine must refuse the rest in
@@ -57,8 +58,6 @@ class Fleet:
             min(self.due_by_kind[kind], max(self.quota - self.manual_by_kind[kind], 0))
             for kind in ("instance", "cluster")
         )
-
-    env: dict[str, str] = field(default_factory=dict)
 
 
 def managed_ages(count: int, due: bool) -> list[timedelta]:

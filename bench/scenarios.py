@@ -35,13 +35,12 @@ class Scenario:
     traced_runs_beside: bool = False
     # Stand-in for real AWS latency on each create/delete call (the concurrency scenario).
     mutation_latency_s: float = 0.0
+    # The run's quota input (RSM_MANUAL_SNAPSHOT_QUOTA), when the scenario tests the quota.
+    snapshot_quota: int | None = None
 
     @property
     def unmanaged(self) -> int:
         return max(5, self.snapshots // 50) if self.snapshots else 0
-
-    # The run's quota input (RSM_MANUAL_SNAPSHOT_QUOTA), when the scenario tests the quota.
-    snapshot_quota: int | None = None
 
     @property
     def quota(self) -> int:
