@@ -19,6 +19,14 @@ locals {
   instance_snapshot_arns = "${local.rds_arn_prefix}:snapshot:*"
   cluster_snapshot_arns  = "${local.rds_arn_prefix}:cluster-snapshot:*"
 
+  # What the Describe statements of create, check and prune are granted on.
+  describe_resources = [
+    "${local.rds_arn_prefix}:db:*",
+    "${local.rds_arn_prefix}:cluster:*",
+    local.instance_snapshot_arns,
+    local.cluster_snapshot_arns,
+  ]
+
   # Exactly the ledger calls each step makes (docs/ARCHITECTURE.md, "Access patterns").
   ledger_actions = {
     create = ["dynamodb:PutItem", "dynamodb:BatchWriteItem"]
@@ -125,14 +133,9 @@ data "aws_iam_policy_document" "create" {
   source_policy_documents = [data.aws_iam_policy_document.lambda_common["create"].json]
 
   statement {
-    sid     = "DescribeDatabasesAndSnapshots"
-    actions = ["rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
-    resources = [
-      "${local.rds_arn_prefix}:db:*",
-      "${local.rds_arn_prefix}:cluster:*",
-      local.instance_snapshot_arns,
-      local.cluster_snapshot_arns,
-    ]
+    sid       = "DescribeDatabasesAndSnapshots"
+    actions   = ["rds:DescribeDBInstances", "rds:DescribeDBClusters", "rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
+    resources = local.describe_resources
   }
 
   statement {
@@ -173,7 +176,6 @@ data "aws_iam_policy_document" "create" {
     }
   }
 
-
   dynamic "statement" {
     for_each = var.targets_s3_object == null ? [] : [var.targets_s3_object]
     content {
@@ -188,16 +190,10 @@ data "aws_iam_policy_document" "check" {
   source_policy_documents = [data.aws_iam_policy_document.lambda_common["check"].json]
 
   statement {
-    sid     = "DescribeSnapshots"
-    actions = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
-    resources = [
-      "${local.rds_arn_prefix}:db:*",
-      "${local.rds_arn_prefix}:cluster:*",
-      local.instance_snapshot_arns,
-      local.cluster_snapshot_arns,
-    ]
+    sid       = "DescribeSnapshots"
+    actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
+    resources = local.describe_resources
   }
-
 }
 
 data "aws_iam_policy_document" "prune" {
@@ -206,14 +202,9 @@ data "aws_iam_policy_document" "prune" {
   source_policy_documents = [data.aws_iam_policy_document.lambda_common["prune"].json]
 
   statement {
-    sid     = "DescribeSnapshots"
-    actions = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
-    resources = [
-      "${local.rds_arn_prefix}:db:*",
-      "${local.rds_arn_prefix}:cluster:*",
-      local.instance_snapshot_arns,
-      local.cluster_snapshot_arns,
-    ]
+    sid       = "DescribeSnapshots"
+    actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
+    resources = local.describe_resources
   }
 
   statement {
@@ -227,12 +218,10 @@ data "aws_iam_policy_document" "prune" {
       values   = [var.name]
     }
   }
-
 }
 
 data "aws_iam_policy_document" "notify" {
   source_policy_documents = [data.aws_iam_policy_document.lambda_common["notify"].json]
-
 
   statement {
     sid       = "PublishRunReport"
