@@ -14,7 +14,7 @@ from typing import Any
 
 from rds_snapshot_manager import logs
 from rds_snapshot_manager.adapters.ledger import LedgerAdapter, PrunePlan
-from rds_snapshot_manager.adapters.rds import RdsAdapter
+from rds_snapshot_manager.adapters.rds import TAG_MANAGED_BY, TAG_RUN_ID, RdsAdapter
 from rds_snapshot_manager.adapters.targets_file import TargetsFile, TargetsFileError
 from rds_snapshot_manager.domain.interval import is_due
 from rds_snapshot_manager.domain.model import (
@@ -217,8 +217,8 @@ class CreateService:
         if ctx.dry_run:
             return TargetOutcome.created(ref, new_id, DRY_RUN_STATUS)
         tags = {
-            "ManagedBy": self._settings.name,
-            "RunId": ctx.run_id,
+            TAG_MANAGED_BY: self._settings.name,
+            TAG_RUN_ID: ctx.run_id,
             "SourceId": ref.source_id,
             "SourceType": str(ref.source_type),
         }
