@@ -11,7 +11,7 @@ def main(report_path: str) -> int:
     report = json.loads(Path(report_path).read_text())
     # One framework gives an object; several give a list of them.
     reports = report if isinstance(report, list) else [report]
-    results = [result for entry in reports for result in [entry.get("results", {})]]
+    results = [entry.get("results", {}) for entry in reports]
     passed = sum(len(r.get("passed_checks", [])) for r in results)
     failed = [check for r in results for check in r.get("failed_checks", [])]
     skipped = [check for r in results for check in r.get("skipped_checks", [])]
