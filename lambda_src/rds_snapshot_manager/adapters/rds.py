@@ -173,13 +173,9 @@ class RdsAdapter:
                     source, f"{source.source_type} state forbids a snapshot: {message}"
                 )
             if code in NOT_FOUND:
-                return TargetOutcome.failed(
-                    source.source_id, source.source_type, "NotFound", message
-                )
-            if code in QUOTA_EXCEEDED:
-                return TargetOutcome.failed(
-                    source.source_id, source.source_type, "SnapshotQuotaExceeded", message
-                )
+                code = "NotFound"
+            elif code in QUOTA_EXCEEDED:
+                code = "SnapshotQuotaExceeded"
             return TargetOutcome.failed(source.source_id, source.source_type, code, message)
         return TargetOutcome.created(source, snapshot_id, status)
 
@@ -192,13 +188,10 @@ class RdsAdapter:
                     DBClusterSnapshotIdentifier=snapshot.snapshot_id
                 )
         except ClientError as error:
-            if error_code(error) in SNAPSHOT_NOT_FOUND:  # a retried Prune, or deleted meanwhile
+            code = error_code(error)
+            if code in SNAPSHOT_NOT_FOUND:  # a retried Prune, or deleted meanwhile
                 return Deletion(snapshot.snapshot_id, snapshot.source, True, message="already gone")
             return Deletion(
-                snapshot.snapshot_id,
-                snapshot.source,
-                False,
-                error_code(error),
-                error_message(error),
+                snapshot.snapshot_id, snapshot.source, False, code, error_message(error)
             )
         return Deletion(snapshot.snapshot_id, snapshot.source, True)
