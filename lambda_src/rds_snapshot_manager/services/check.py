@@ -15,6 +15,7 @@ from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
 
 FAILED_STATUSES = frozenset({"failed", "error", "incompatible-restore", "incompatible-parameters"})
+KNOWN_STATUSES = frozenset(str(status) for status in SnapshotStatus)
 
 
 @dataclass(frozen=True)
@@ -62,10 +63,11 @@ class CheckService:
                 statuses.update(self._rds.snapshot_statuses(kind, ids))
         settled: dict[str, TargetOutcome] = {}
         for outcome in pending:
-            status = classify(statuses.get(outcome.snapshot_id))
+            raw = statuses.get(outcome.snapshot_id)
+            status = classify(raw)
             if status is SnapshotStatus.CREATING:
                 continue
-            settled[outcome.key] = self._settled(outcome, status, statuses.get(outcome.snapshot_id))
+            settled[outcome.key] = self._settled(outcome, status, raw)
             logs.decision(
                 ctx.run_id,
                 outcome.source_id,
@@ -104,5 +106,4 @@ class CheckService:
         (skipped, failed before creating) and for a dry run's."""
         if outcome.outcome is Outcome.FAILED:
             return SnapshotStatus.FAILED if outcome.snapshot_id else None
-        known = {str(status) for status in SnapshotStatus}
-        return outcome.status if outcome.status in known else None
+        return outcome.status if outcome.status in KNOWN_STATUSES else None
