@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -165,6 +166,14 @@ def inject_error(
 
     service = client.meta.service_model.service_name
     client.meta.events.register(f"before-parameter-build.{service}.{operation}", hook)
+
+
+def slow_down(client: Any, operation: str, seconds: float = 0.05) -> None:
+    """Makes every `operation` call wait `seconds` first, so concurrent calls overlap."""
+    service = client.meta.service_model.service_name
+    client.meta.events.register(
+        f"before-parameter-build.{service}.{operation}", lambda **_: time.sleep(seconds)
+    )
 
 
 def inject_errors_by(client: Any, operation: str, param: str, faults: dict[str, str]) -> None:

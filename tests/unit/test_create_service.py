@@ -1,6 +1,3 @@
-import time
-from typing import Any
-
 import pytest
 from botocore.exceptions import ClientError
 
@@ -13,6 +10,7 @@ from tests.unit.conftest import (
     inject_error,
     inject_errors_by,
     later,
+    slow_down,
 )
 
 
@@ -184,11 +182,7 @@ def test_creates_run_with_bounded_concurrency(account: Account) -> None:
     identifiers = [f"db-{i:02d}" for i in range(12)]
     for identifier in identifiers:
         account.instance(identifier)
-
-    def slow(**_: Any) -> None:
-        time.sleep(0.05)
-
-    account.rds.meta.events.register("before-parameter-build.rds.CreateDBSnapshot", slow)
+    slow_down(account.rds, "CreateDBSnapshot")
     engine = account.engine(db_instance_identifiers=tuple(identifiers), max_concurrency=3)
     result = engine.create.run(context())
     assert result.summary()["created"] == 12

@@ -1,10 +1,9 @@
 import time
-from typing import Any
 
 from rds_snapshot_manager.adapters.ledger import LedgerAdapter
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
-from tests.unit.conftest import TABLE, Account, context, count_calls, inject_error, later
+from tests.unit.conftest import TABLE, Account, context, count_calls, inject_error, later, slow_down
 
 
 def fleet(account: Account) -> None:
@@ -115,11 +114,7 @@ def test_deletes_run_with_bounded_concurrency_and_never_list_tags(account: Accou
     account.instance("db-a")
     for index in range(10):
         account.snapshot("db-a", f"ours-{index}")
-
-    def slow(**_: Any) -> None:
-        time.sleep(0.05)
-
-    account.rds.meta.events.register("before-parameter-build.rds.DeleteDBSnapshot", slow)
+    slow_down(account.rds, "DeleteDBSnapshot")
     count_calls(account)
     engine = account.engine(retention_days=1, min_snapshots_to_keep=0, max_concurrency=4)
     result = engine.prune.run(context(now=later(days=2)))
