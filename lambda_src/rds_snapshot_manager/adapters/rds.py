@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -39,13 +39,24 @@ QUOTA_EXCEEDED = frozenset({"SnapshotQuotaExceeded", "SnapshotQuotaExceededFault
 TAG_MANAGED_BY = "ManagedBy"
 TAG_RUN_ID = "RunId"
 
-# Field names per snapshot kind in the RDS API.
+
+class _SnapshotApi(NamedTuple):
+    """Names per snapshot kind in the RDS API."""
+
+    operation: str
+    list_key: str
+    id_field: str
+    source_field: str
+    id_filter: str
+
+
 _SNAPSHOT_API = {
-    SourceType.INSTANCE: ("describe_db_snapshots", "DBSnapshots", "DBSnapshotIdentifier",
-                          "DBInstanceIdentifier", "db-snapshot-id"),
-    SourceType.CLUSTER: ("describe_db_cluster_snapshots", "DBClusterSnapshots",
-                         "DBClusterSnapshotIdentifier", "DBClusterIdentifier",
-                         "db-cluster-snapshot-id"),
+    SourceType.INSTANCE: _SnapshotApi("describe_db_snapshots", "DBSnapshots",
+                                      "DBSnapshotIdentifier", "DBInstanceIdentifier",
+                                      "db-snapshot-id"),
+    SourceType.CLUSTER: _SnapshotApi("describe_db_cluster_snapshots", "DBClusterSnapshots",
+                                     "DBClusterSnapshotIdentifier", "DBClusterIdentifier",
+                                     "db-cluster-snapshot-id"),
 }  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -92,34 +103,34 @@ class RdsAdapter:
     # -- snapshots -------------------------------------------------------------------------------
     def manual_snapshots(self, source_type: SourceType) -> Iterator[Snapshot]:
         """Every manual snapshot of one kind, 100 per call, tags read from TagList."""
-        operation, key, _, _, _ = _SNAPSHOT_API[source_type]
-        pages = self._client.get_paginator(operation).paginate(  # type: ignore[call-overload]
+        api = _SNAPSHOT_API[source_type]
+        pages = self._client.get_paginator(api.operation).paginate(  # type: ignore[call-overload]
             SnapshotType="manual", PaginationConfig=PAGE
         )
         for page in pages:
-            for item in page.get(key, []):
+            for item in page.get(api.list_key, []):
                 yield self._snapshot(source_type, item)
 
     def snapshot_statuses(self, source_type: SourceType, ids: Sequence[str]) -> dict[str, str]:
         """Status by id of the given snapshots only (Filters on the ids, 100 per call)."""
-        operation, key, id_field, _, filter_name = _SNAPSHOT_API[source_type]
+        api = _SNAPSHOT_API[source_type]
         statuses: dict[str, str] = {}
         for chunk in chunked(ids, IDS_PER_CALL):
-            pages = self._client.get_paginator(operation).paginate(  # type: ignore[call-overload]
-                Filters=[{"Name": filter_name, "Values": list(chunk)}], PaginationConfig=PAGE
+            pages = self._client.get_paginator(api.operation).paginate(  # type: ignore[call-overload]
+                Filters=[{"Name": api.id_filter, "Values": chunk}], PaginationConfig=PAGE
             )
             for page in pages:
-                for item in page.get(key, []):
-                    statuses[item[id_field]] = item.get("Status", "")
+                for item in page.get(api.list_key, []):
+                    statuses[item[api.id_field]] = item.get("Status", "")
         return statuses
 
     @staticmethod
     def _snapshot(source_type: SourceType, item: Mapping[str, Any]) -> Snapshot:
-        _, _, id_field, source_field, _ = _SNAPSHOT_API[source_type]
+        api = _SNAPSHOT_API[source_type]
         tags = _tags(item.get("TagList"))
         return Snapshot(
-            snapshot_id=item[id_field],
-            source=SourceRef(source_type, item.get(source_field, "")),
+            snapshot_id=item[api.id_field],
+            source=SourceRef(source_type, item.get(api.source_field, "")),
             status=item.get("Status", ""),
             created_at=_utc(item.get("SnapshotCreateTime")),
             managed_by=tags.get(TAG_MANAGED_BY),
