@@ -9,7 +9,6 @@ from rds_snapshot_manager.adapters.ledger import (
     TARGET_PREFIX,
     LedgerAdapter,
     LedgerError,
-    PrunePlan,
 )
 from rds_snapshot_manager.domain.model import (
     Deletion,
@@ -18,6 +17,7 @@ from rds_snapshot_manager.domain.model import (
     SourceType,
     TargetOutcome,
 )
+from rds_snapshot_manager.domain.retention import Selection
 from tests.unit.conftest import TABLE, Account, count_calls, inject_error
 
 NOW = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
@@ -157,7 +157,7 @@ def test_prune_plan_and_deletions_are_stored_100_to_an_item(account: Account) ->
         Snapshot(f"old-{i:03d}", DB_A, "available", None, managed_by="rsm") for i in range(250)
     ]
     count_calls(account)
-    adapter.record_prune_plan("run-1", PrunePlan(expired, kept=7), NOW)
+    adapter.record_prune_plan("run-1", Selection(expired, kept=7), NOW)
     adapter.record_deletions("run-1", [Deletion(s.snapshot_id, DB_A, True) for s in expired], NOW)
     assert account.calls == {"BatchWriteItem": 2}
     plan = adapter.read_run("run-1", prefix=PLAN_PREFIX).prune_plan

@@ -24,6 +24,7 @@ from rds_snapshot_manager.domain.model import (
     SourceType,
     TargetOutcome,
 )
+from rds_snapshot_manager.domain.retention import Selection
 from rds_snapshot_manager.iterables import chunked
 
 if TYPE_CHECKING:
@@ -57,14 +58,6 @@ class LedgerError(RuntimeError):
 
 
 @dataclass
-class PrunePlan:
-    """What Create's listing found for Prune: the expired snapshots, and how many are kept."""
-
-    expired: list[Snapshot] = field(default_factory=list)
-    kept: int = 0
-
-
-@dataclass
 class RunRecord:
     """Everything the ledger holds about one run."""
 
@@ -74,7 +67,7 @@ class RunRecord:
     published_at: str = ""
     outcomes: list[TargetOutcome] = field(default_factory=list)
     deletions: list[Deletion] = field(default_factory=list)
-    prune_plan: PrunePlan | None = None
+    prune_plan: Selection | None = None  # what Create's listing selected for Prune
 
 
 def _pk(run_id: str) -> str:
@@ -204,7 +197,7 @@ class LedgerAdapter:
             now,
         )
 
-    def record_prune_plan(self, run_id: str, plan: PrunePlan, now: datetime) -> None:
+    def record_prune_plan(self, run_id: str, plan: Selection, now: datetime) -> None:
         """Create's selection for Prune, so Prune need not list every snapshot again."""
         rows = [[s.source.source_type, s.source.source_id, s.snapshot_id] for s in plan.expired]
         self._put_chunks(run_id, PLAN_PREFIX, rows, now, kept=plan.kept)
@@ -293,9 +286,9 @@ class LedgerAdapter:
                 for kind, source_id, snapshot_id, deleted, code, message in rows
             )
         elif prefix == PLAN_PREFIX:
-            plan = record.prune_plan = record.prune_plan or PrunePlan()
-            plan.kept += int(item.get("kept", 0))
-            plan.expired.extend(
+            if record.prune_plan is None:  # the first item, which alone holds `kept`
+                record.prune_plan = Selection([], int(item.get("kept", 0)))
+            record.prune_plan.expired.extend(
                 Snapshot(snapshot_id, SourceRef(SourceType(kind), source_id), "available", None)
                 for kind, source_id, snapshot_id in rows
             )

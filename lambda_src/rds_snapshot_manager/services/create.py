@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from rds_snapshot_manager import logs
-from rds_snapshot_manager.adapters.ledger import LedgerAdapter, PrunePlan
+from rds_snapshot_manager.adapters.ledger import LedgerAdapter
 from rds_snapshot_manager.adapters.rds import TAG_MANAGED_BY, TAG_RUN_ID, RdsAdapter
 from rds_snapshot_manager.adapters.targets_file import TargetsFile, TargetsFileError
 from rds_snapshot_manager.domain.interval import is_due
@@ -105,9 +105,7 @@ class CreateService:
         if plan_prune:
             selection = select_expired(inventory.managed, retention_policy(settings), ctx.now)
             inventory.managed = []
-            self._ledger.record_prune_plan(
-                ctx.run_id, PrunePlan(selection.expired, selection.kept), ctx.now
-            )
+            self._ledger.record_prune_plan(ctx.run_id, selection, ctx.now)
         quota = self._quota(ctx) if resolution.targets else None
         due: list[SourceRef] = []
         for target in resolution.targets:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from rds_snapshot_manager import logs
-from rds_snapshot_manager.adapters.ledger import PLAN_PREFIX, LedgerAdapter, PrunePlan
+from rds_snapshot_manager.adapters.ledger import PLAN_PREFIX, LedgerAdapter
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Deletion, Snapshot, SourceType
-from rds_snapshot_manager.domain.retention import RetentionPolicy, select_expired
+from rds_snapshot_manager.domain.retention import RetentionPolicy, Selection, select_expired
 from rds_snapshot_manager.services.concurrency import run_bounded
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
@@ -67,7 +67,7 @@ class PruneService:
         self._ledger.record_deletions(ctx.run_id, batch.results, ctx.now)
         return PruneResult(batch.results, plan.kept, batch.max_in_flight)
 
-    def _plan(self, ctx: RunContext) -> PrunePlan:
+    def _plan(self, ctx: RunContext) -> Selection:
         policy = retention_policy(self._settings)
         # Only this deployment's snapshots are kept in memory: slim records, one pass per kind.
         managed = [
@@ -76,8 +76,7 @@ class PruneService:
             for snapshot in self._rds.manual_snapshots(kind)
             if snapshot.managed_by == policy.managed_by
         ]
-        selection = select_expired(managed, policy, ctx.now)
-        return PrunePlan(selection.expired, selection.kept)
+        return select_expired(managed, policy, ctx.now)
 
     def _delete(self, ctx: RunContext, snapshot: Snapshot) -> Deletion:
         if ctx.dry_run:
