@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,6 +15,7 @@ from tools.localstack.harness import (
     client,
     localstack_setting,
     run_state_machine,
+    unique_name,
     wait_until,
     zip_bytes,
 )
@@ -47,21 +47,18 @@ def handler(event, context):
 TIMEOUT_SECONDS = 3
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
 @pytest.fixture(scope="module")
 def role_arn() -> str:
     role = client("iam").create_role(
-        RoleName=unique("ext-test"), AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"})
+        RoleName=unique_name("ext-test"),
+        AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17"}),
     )
     return str(role["Role"]["Arn"])
 
 
 def create_function(role_arn: str, handler: str) -> str:
     lambda_ = client("lambda")
-    name = unique("ext-test")
+    name = unique_name("ext-test")
     lambda_.create_function(
         FunctionName=name,
         Runtime="python3.12",
@@ -162,7 +159,7 @@ def test_host_lambda_missing_handler_is_reported_on_invoke(role_arn: str) -> Non
 
 def test_rds_and_dynamodb_are_served_by_moto(databases: Databases) -> None:
     rds, dynamodb = client("rds"), client("dynamodb")
-    instance, table = databases.add_instance(unique("ext-db")), unique("ext-table")
+    instance, table = databases.add_instance(unique_name("ext-db")), unique_name("ext-table")
     rds.create_db_snapshot(DBInstanceIdentifier=instance, DBSnapshotIdentifier=f"{instance}-s1")
     dynamodb.create_table(
         TableName=table,
@@ -186,8 +183,8 @@ def test_new_snapshots_are_creating_then_available_after_the_configured_time(
     create_seconds = float(localstack_setting("RDS_SNAPSHOT_CREATE_SECONDS"))
     assert create_seconds > 0, "the harness configures a creation time, so that Check polls"
     rds = client("rds")
-    instance = databases.add_instance(unique("ext-timing"))
-    cluster = databases.add_cluster(unique("ext-timing"))
+    instance = databases.add_instance(unique_name("ext-timing"))
+    cluster = databases.add_cluster(unique_name("ext-timing"))
     started = time.time()
     created = {
         "instance": rds.create_db_snapshot(
@@ -230,7 +227,7 @@ def test_state_machine_task_runs_host_lambda_that_calls_rds(
     function_name: str, role_arn: str, databases: Databases
 ) -> None:
     rds, sfn = client("rds"), client("stepfunctions")
-    instance = databases.add_instance(unique("ext-chain"))
+    instance = databases.add_instance(unique_name("ext-chain"))
     function_arn = client("lambda").get_function(FunctionName=function_name)["Configuration"][
         "FunctionArn"
     ]
@@ -239,7 +236,7 @@ def test_state_machine_task_runs_host_lambda_that_calls_rds(
         "States": {"Snapshot": {"Type": "Task", "Resource": function_arn, "End": True}},
     }
     machine = sfn.create_state_machine(
-        name=unique("ext-chain"), roleArn=role_arn, definition=json.dumps(definition)
+        name=unique_name("ext-chain"), roleArn=role_arn, definition=json.dumps(definition)
     )["stateMachineArn"]
 
     execution = run_state_machine(
