@@ -26,10 +26,10 @@ from tools.localstack.harness import (
 pytestmark = pytest.mark.integration
 
 
-def polls(execution_arn: str) -> int:
+def polls(history: list[dict[str, Any]]) -> int:
     return sum(
         1
-        for event in execution_history(execution_arn)
+        for event in history
         if event["type"] == "WaitStateEntered"
         and event["stateEnteredEventDetails"]["name"] == "WaitForSnapshots"
     )
@@ -54,8 +54,8 @@ def test_state_transitions_stay_within_budget_at_1_and_50_targets(
         report = deployment.report(deployment.report_queue, execution["name"])
         assert execution["status"] == "SUCCEEDED"
         assert len(report["created"]) + len(report["skipped"]) == targets
-        arn = execution["executionArn"]
-        measured[targets] = {"transitions": state_transitions(arn), "polls": polls(arn)}
+        history = execution_history(execution["executionArn"])
+        measured[targets] = {"transitions": state_transitions(history), "polls": polls(history)}
 
     with capsys.disabled():
         print(f"\nstate transitions per run: {json.dumps(measured)}")

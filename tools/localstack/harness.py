@@ -306,11 +306,9 @@ def execution_history(execution_arn: str) -> list[dict[str, Any]]:
             return events
 
 
-def state_transitions(execution_arn: str) -> int:
+def state_transitions(history: list[dict[str, Any]]) -> int:
     """Step Functions bills state transitions: one per state entered."""
-    return sum(
-        1 for event in execution_history(execution_arn) if event["type"].endswith("StateEntered")
-    )
+    return sum(1 for event in history if event["type"].endswith("StateEntered"))
 
 
 def localstack_setting(name: str) -> str:
