@@ -21,7 +21,6 @@ from tools.localstack.harness import (
     init,
     ledger_items,
     localstack_session_id,
-    run_state_machine,
 )
 
 NAME = "demo"
@@ -120,8 +119,7 @@ Commands (AWS CLI v2; LocalStack accepts any credentials)
 def main() -> None:
     deployment = deploy()
     print("Starting one cycle (StartExecution) and waiting for it ...", flush=True)
-    execution = run_state_machine(deployment.state_machine_arn)
-    report = deployment.report(deployment.report_queue, execution["name"])
+    execution, report = deployment.run()
     print_report(report, execution)
     print_next_steps(deployment, execution["name"])
 

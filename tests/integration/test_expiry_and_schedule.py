@@ -18,7 +18,6 @@ from tools.localstack.harness import (
     client,
     finished_execution,
     managed_snapshots,
-    run_state_machine,
     seconds_since,
     unique_name,
     wait_until,
@@ -73,8 +72,9 @@ def create_unmanaged_snapshots(instance: str) -> list[str]:
     return [untagged, foreign]
 
 
-def only_snapshot_created_by(deployment: Deployment, run_id: str) -> dict[str, Any]:
-    created = deployment.report(deployment.report_queue, run_id)["created"]
+def snapshot_of_one_run(deployment: Deployment) -> dict[str, Any]:
+    """Runs the deployment, which must create exactly one snapshot, and returns that snapshot."""
+    created = deployment.run()[1]["created"]
     assert len(created) == 1, created
     return managed_snapshots(deployment.name)[created[0]["snapshot_id"]]
 
@@ -84,17 +84,12 @@ def test_expired_managed_snapshot_is_deleted_younger_and_unmanaged_survive(
 ) -> None:
     deployment, instance = expiring
     unmanaged = create_unmanaged_snapshots(instance)
-    oldest = only_snapshot_created_by(
-        deployment, run_state_machine(deployment.state_machine_arn)["name"]
-    )
+    oldest = snapshot_of_one_run(deployment)
     time.sleep(max(0.0, RETENTION_SECONDS / 2 - seconds_since(oldest["SnapshotCreateTime"])))
-    younger = only_snapshot_created_by(
-        deployment, run_state_machine(deployment.state_machine_arn)["name"]
-    )
+    younger = snapshot_of_one_run(deployment)
     time.sleep(max(0.0, RETENTION_SECONDS + 5 - seconds_since(oldest["SnapshotCreateTime"])))
 
-    third = run_state_machine(deployment.state_machine_arn)
-    report = deployment.report(deployment.report_queue, third["name"])
+    third, report = deployment.run()
 
     assert third["status"] == "SUCCEEDED"
     assert [entry["snapshot_id"] for entry in report["deleted"]] == [oldest["DBSnapshotIdentifier"]]

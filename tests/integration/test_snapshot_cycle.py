@@ -20,7 +20,6 @@ from tools.localstack.harness import (
     client,
     ledger_items,
     managed_snapshots,
-    run_state_machine,
     unique_name,
 )
 
@@ -65,20 +64,14 @@ def main(deploy: Callable[[str, dict[str, Any]], Deployment], databases: Databas
     return MainSetup(deployment, instances, cluster, missing, selection_tag)
 
 
-def execute(deployment: Deployment, payload: dict[str, Any] | None = None) -> Run:
-    execution = run_state_machine(deployment.state_machine_arn, payload)
-    report = deployment.report(deployment.report_queue, execution["name"])
-    return Run(execution, report)
-
-
 @pytest.fixture(scope="session")
 def first_run(main: MainSetup) -> Run:
-    return execute(main.deployment)
+    return Run(*main.deployment.run())
 
 
 @pytest.fixture(scope="session")
 def second_run(main: MainSetup, first_run: Run) -> Run:
-    return execute(main.deployment)
+    return Run(*main.deployment.run())
 
 
 def source_ids(entries: list[dict[str, Any]]) -> set[str]:
@@ -166,7 +159,7 @@ def test_dry_run_input_reports_but_changes_nothing(
     tagged = databases.add_instance(f"{main.deployment.name}-tagged", tags=main.selection_tag)
     before = set(managed_snapshots(main.deployment.name))
 
-    dry = execute(main.deployment, {"dry_run": True})
+    dry = Run(*main.deployment.run({"dry_run": True}))
 
     assert dry.execution["status"] == "SUCCEEDED"
     assert dry.report["dry_run"] is True

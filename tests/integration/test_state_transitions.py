@@ -18,7 +18,6 @@ from tools.localstack.harness import (
     Databases,
     Deployment,
     execution_history,
-    run_state_machine,
     state_transitions,
     unique_name,
 )
@@ -50,8 +49,7 @@ def test_state_transitions_stay_within_budget_at_1_and_50_targets(
         for number in range(tagged, targets):
             databases.add_instance(f"{name}-{number}", tags=tag)
         tagged = targets
-        execution = run_state_machine(deployment.state_machine_arn)
-        report = deployment.report(deployment.report_queue, execution["name"])
+        execution, report = deployment.run()
         assert execution["status"] == "SUCCEEDED"
         assert len(report["created"]) + len(report["skipped"]) == targets
         history = execution_history(execution["executionArn"])

@@ -162,6 +162,11 @@ class Deployment:
         self.report_queue = self._subscribed_queue("report", self.outputs["report_topic_arn"])
         self.failure_queue = self._subscribed_queue("failure", self.outputs["failure_topic_arn"])
 
+    def run(self, payload: dict[str, Any] | None = None) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Run the state machine to its end: describe_execution's answer and the run report."""
+        execution = run_state_machine(self.state_machine_arn, payload)
+        return execution, self.report(self.report_queue, execution["name"])
+
     def plan_changes(self) -> str:
         """The plan's text if applying again would change something, else an empty string."""
         args = ("plan", "-detailed-exitcode", *self._args())
