@@ -103,26 +103,28 @@ class RdsAdapter:
     # -- snapshots -------------------------------------------------------------------------------
     def manual_snapshots(self, source_type: SourceType) -> Iterator[Snapshot]:
         """Every manual snapshot of one kind, 100 per call, tags read from TagList."""
-        api = _SNAPSHOT_API[source_type]
-        pages = self._client.get_paginator(api.operation).paginate(  # type: ignore[call-overload]
-            SnapshotType="manual", PaginationConfig=PAGE
-        )
-        for page in pages:
-            for item in page.get(api.list_key, []):
-                yield self._snapshot(source_type, item)
+        for item in self._snapshot_items(source_type, SnapshotType="manual"):
+            yield self._snapshot(source_type, item)
 
     def snapshot_statuses(self, source_type: SourceType, ids: Sequence[str]) -> dict[str, str]:
         """Status by id of the given snapshots only (Filters on the ids, 100 per call)."""
         api = _SNAPSHOT_API[source_type]
-        statuses: dict[str, str] = {}
-        for chunk in chunked(ids, IDS_PER_CALL):
-            pages = self._client.get_paginator(api.operation).paginate(  # type: ignore[call-overload]
-                Filters=[{"Name": api.id_filter, "Values": chunk}], PaginationConfig=PAGE
+        return {
+            item[api.id_field]: item.get("Status", "")
+            for chunk in chunked(ids, IDS_PER_CALL)
+            for item in self._snapshot_items(
+                source_type, Filters=[{"Name": api.id_filter, "Values": chunk}]
             )
-            for page in pages:
-                for item in page.get(api.list_key, []):
-                    statuses[item[api.id_field]] = item.get("Status", "")
-        return statuses
+        }
+
+    def _snapshot_items(self, source_type: SourceType, **params: Any) -> Iterator[dict[str, Any]]:
+        """The raw snapshots of one kind a paginated describe call returns, 100 per call."""
+        api = _SNAPSHOT_API[source_type]
+        pages = self._client.get_paginator(api.operation).paginate(  # type: ignore[call-overload]
+            PaginationConfig=PAGE, **params
+        )
+        for page in pages:
+            yield from page.get(api.list_key, [])
 
     @staticmethod
     def _snapshot(source_type: SourceType, item: Mapping[str, Any]) -> Snapshot:
