@@ -15,7 +15,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from rds_snapshot_manager.adapters.ledger import TABLE_KEYS
+from rds_snapshot_manager.adapters.ledger import TABLE_KEYS, LedgerAdapter
 from rds_snapshot_manager.clients import Clients
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
@@ -55,6 +55,9 @@ class Account:
 
     def engine(self, **overrides: Any) -> Engine:
         return Engine.build(self.settings(**overrides), self.clients())
+
+    def ledger(self) -> LedgerAdapter:
+        return LedgerAdapter(self.dynamodb, TABLE, ttl_days=400)
 
     def messages(self, queue_url: str) -> list[dict[str, Any]]:
         """The JSON documents SNS delivered to a subscribed queue (the `sqs` protocol's copy)."""

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from rds_snapshot_manager.adapters.ledger import LedgerAdapter
 from rds_snapshot_manager.domain.model import Outcome, SourceRef, SourceType, TargetOutcome
-from tests.unit.conftest import TABLE, Account, answer, context, count_calls, later
+from tests.unit.conftest import Account, answer, context, count_calls, later
 
 DB_A = SourceRef(SourceType.INSTANCE, "db-a")
 AURORA = SourceRef(SourceType.CLUSTER, "aurora-1")
@@ -10,7 +10,7 @@ AURORA = SourceRef(SourceType.CLUSTER, "aurora-1")
 
 def record_pending(account: Account, *outcomes: TargetOutcome) -> LedgerAdapter:
     """What Create records against real RDS, where new snapshots start out `creating`."""
-    ledger = LedgerAdapter(account.dynamodb, TABLE, 400)
+    ledger = account.ledger()
     ledger.record_outcomes("run-1", outcomes, later())
     return ledger
 

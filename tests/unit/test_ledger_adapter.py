@@ -7,7 +7,6 @@ from rds_snapshot_manager.adapters import ledger as ledger_module
 from rds_snapshot_manager.adapters.ledger import (
     PLAN_PREFIX,
     TARGET_PREFIX,
-    LedgerAdapter,
     LedgerError,
 )
 from rds_snapshot_manager.domain.model import (
@@ -24,10 +23,6 @@ NOW = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
 DB_A = SourceRef(SourceType.INSTANCE, "db-a")
 
 
-def ledger(account: Account) -> LedgerAdapter:
-    return LedgerAdapter(account.dynamodb, TABLE, ttl_days=400)
-
-
 def outcomes(count: int) -> list[TargetOutcome]:
     return [
         TargetOutcome.created(
@@ -38,7 +33,7 @@ def outcomes(count: int) -> list[TargetOutcome]:
 
 
 def test_run_is_recorded_once_and_a_retry_is_recognised(account: Account) -> None:
-    adapter = ledger(account)
+    adapter = account.ledger()
     assert adapter.start_run("run-1", NOW.isoformat(), False, NOW) is True
     assert adapter.start_run("run-1", NOW.isoformat(), True, NOW) is False
     record = adapter.read_run("run-1")
@@ -48,7 +43,7 @@ def test_run_is_recorded_once_and_a_retry_is_recognised(account: Account) -> Non
 def test_conditional_check_failure_on_start_means_retry_other_errors_raise(
     account: Account,
 ) -> None:
-    adapter = ledger(account)
+    adapter = account.ledger()
     inject_error(account.dynamodb, "PutItem", "ConditionalCheckFailedException")
     assert adapter.start_run("run-1", NOW.isoformat(), False, NOW) is False
     inject_error(account.dynamodb, "UpdateItem", "ProvisionedThroughputExceededException")
@@ -59,7 +54,7 @@ def test_conditional_check_failure_on_start_means_retry_other_errors_raise(
 def test_outcomes_are_written_100_to_an_item_with_ttl_and_read_back_by_query(
     account: Account,
 ) -> None:
-    adapter = ledger(account)
+    adapter = account.ledger()
     count_calls(account)
     adapter.record_outcomes("run-1", outcomes(3000), NOW)
     assert account.calls == {"BatchWriteItem": 2}  # 30 items, 25 to a call
@@ -72,20 +67,20 @@ def test_outcomes_are_written_100_to_an_item_with_ttl_and_read_back_by_query(
         int((NOW + timedelta(days=400)).timestamp())
     }
     assert len(items) == 30
-    assert ledger(account).read_run("run-1").outcomes == outcomes(3000)
+    assert account.ledger().read_run("run-1").outcomes == outcomes(3000)
 
 
 def test_rewriting_fewer_outcomes_hides_the_stale_items_of_a_longer_write(
     account: Account,
 ) -> None:
-    adapter = ledger(account)
+    adapter = account.ledger()
     adapter.record_outcomes("run-1", outcomes(250), NOW)
     adapter.record_outcomes("run-1", outcomes(120), NOW)
     assert adapter.read_run("run-1").outcomes == outcomes(120)
 
 
 def test_re_recording_an_outcome_overwrites_it(account: Account) -> None:
-    adapter = ledger(account)
+    adapter = account.ledger()
     adapter.record_outcomes("run-1", outcomes(1), NOW)
     failed = TargetOutcome.failed("db-0000", SourceType.INSTANCE, "SnapshotFailed", "broken")
     adapter.record_outcomes("run-1", [failed], NOW)
@@ -93,7 +88,7 @@ def test_re_recording_an_outcome_overwrites_it(account: Account) -> None:
 
 
 def test_deletions_and_targets_share_the_run_partition(account: Account) -> None:
-    adapter = ledger(account)
+    adapter = account.ledger()
     adapter.start_run("run-1", NOW.isoformat(), False, NOW)
     adapter.record_outcomes("run-1", outcomes(2), NOW)
     deletions = [Deletion("old-1", DB_A, True), Deletion("old-2", DB_A, False, "X", "no")]
@@ -105,7 +100,7 @@ def test_deletions_and_targets_share_the_run_partition(account: Account) -> None
 
 
 def test_mark_published_happens_once(account: Account) -> None:
-    adapter = ledger(account)
+    adapter = account.ledger()
     adapter.start_run("run-1", NOW.isoformat(), False, NOW)
     assert adapter.mark_published("run-1", NOW) is True
     assert adapter.mark_published("run-1", NOW) is False
@@ -113,7 +108,7 @@ def test_mark_published_happens_once(account: Account) -> None:
 
 
 def test_large_run_is_read_with_a_paginated_query_never_a_scan(account: Account) -> None:
-    adapter = ledger(account)
+    adapter = account.ledger()
     big = [
         TargetOutcome.skipped(SourceRef(SourceType.INSTANCE, f"db-{i:05d}"), "r" * 900)
         for i in range(1500)
@@ -129,7 +124,7 @@ def test_unprocessed_items_are_retried_then_reported(
     account: Account, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ledger_module.time, "sleep", lambda _: None)
-    adapter = ledger(account)
+    adapter = account.ledger()
     real = account.dynamodb.batch_write_item
     calls = []
 
@@ -152,7 +147,7 @@ def test_unprocessed_items_are_retried_then_reported(
 
 
 def test_prune_plan_and_deletions_are_stored_100_to_an_item(account: Account) -> None:
-    adapter = ledger(account)
+    adapter = account.ledger()
     expired = [
         Snapshot(f"old-{i:03d}", DB_A, "available", None, managed_by="rsm") for i in range(250)
     ]
@@ -168,6 +163,6 @@ def test_prune_plan_and_deletions_are_stored_100_to_an_item(account: Account) ->
 
 
 def test_run_without_a_prune_plan_reads_as_none(account: Account) -> None:
-    adapter = ledger(account)
+    adapter = account.ledger()
     adapter.record_outcomes("run-1", outcomes(1), NOW)
     assert adapter.read_run("run-1").prune_plan is None

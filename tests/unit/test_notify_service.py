@@ -3,10 +3,9 @@ import json
 import pytest
 
 from rds_snapshot_manager import logs
-from rds_snapshot_manager.adapters.ledger import LedgerAdapter
 from rds_snapshot_manager.adapters.notifier import PublishFailedError
 from rds_snapshot_manager.domain.model import Deletion, SourceRef, SourceType, TargetOutcome
-from tests.unit.conftest import TABLE, Account, context, count_calls, inject_error, later
+from tests.unit.conftest import Account, context, count_calls, inject_error, later
 
 DB_A = SourceRef(SourceType.INSTANCE, "db-a")
 
@@ -14,7 +13,7 @@ DB_A = SourceRef(SourceType.INSTANCE, "db-a")
 def record(
     account: Account, *outcomes: TargetOutcome, deletions: tuple[Deletion, ...] = ()
 ) -> None:
-    ledger = LedgerAdapter(account.dynamodb, TABLE, 400)
+    ledger = account.ledger()
     now = later()
     ledger.start_run("run-1", now.isoformat(), False, now)
     ledger.record_outcomes("run-1", outcomes, now)
@@ -78,7 +77,7 @@ def test_publish_failure_logs_the_report_raises_and_a_retry_publishes(
     assert json.loads(failure["report"])["created"][0]["snapshot_id"] == "snap-a"
     assert failure["level"] == "ERROR"
     account.sns.meta.events.unregister("before-parameter-build.sns.Publish")
-    assert LedgerAdapter(account.dynamodb, TABLE, 400).read_run("run-1").published_at == ""
+    assert account.ledger().read_run("run-1").published_at == ""
 
 
 def test_retried_notify_after_success_does_not_publish_twice(account: Account) -> None:

@@ -1,9 +1,8 @@
 import time
 
-from rds_snapshot_manager.adapters.ledger import LedgerAdapter
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
-from tests.unit.conftest import TABLE, Account, context, count_calls, inject_error, later, slow_down
+from tests.unit.conftest import Account, context, count_calls, inject_error, later, slow_down
 
 
 def fleet(account: Account) -> None:
@@ -41,7 +40,7 @@ def test_prune_deletes_expired_managed_snapshots_but_keeps_newest_and_foreign_on
     assert account.snapshot_ids() == {"ours-a-2", "theirs", "untagged"}
     assert account.snapshot_ids(cluster=True) == {"ours-c-1"}
     assert account.snapshot_ids(snapshot_type="automated") == automated != set()
-    deletions = LedgerAdapter(account.dynamodb, TABLE, 400).read_run("run-1").deletions
+    deletions = account.ledger().read_run("run-1").deletions
     assert sorted(d.snapshot_id for d in deletions) == ["ours-a-0", "ours-a-1", "ours-c-0"]
 
 
