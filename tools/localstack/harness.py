@@ -36,6 +36,8 @@ LOCALSTACK_ENV = REPO / "tools" / "localstack" / "localstack.env"
 # Provider 3.39 validates the runtime client-side and accepts at most python3.8; LocalStack's host
 # executor runs the code on its own Python (>= 3.11) whatever the declared runtime.
 BASE_VARIABLES: dict[str, Any] = {
+    # LOCALSTACK_ENDPOINT lets several LocalStacks (other ports) serve tests side by side.
+    "localstack_endpoint": ENDPOINT,
     "lambda_runtime": "python3.8",
     "poll_interval_seconds": 1,
     "lambda_timeout": 60,
