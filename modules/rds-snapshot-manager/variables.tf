@@ -309,3 +309,19 @@ variable "kms_key_arn" {
     error_message = "kms_key_arn must be a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias); got \"${coalesce(var.kms_key_arn, "null")}\"."
   }
 }
+
+################################################################################
+# Account guard
+################################################################################
+
+variable "allowed_account_ids" {
+  description = "AWS account ids this deployment may be applied to: the plan fails before any change when the credentials in use are for another account. [] allows any account."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    condition     = alltrue([for id in var.allowed_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "allowed_account_ids must list 12-digit AWS account ids, e.g. [\"123456789012\"]; got ${jsonencode(var.allowed_account_ids)}."
+  }
+}
