@@ -5,10 +5,12 @@ provider "aws" {
   access_key = "test"
   secret_key = "test"
 
-  # LocalStack accepts any credentials and has no instance metadata or real account.
+  # LocalStack accepts any credentials and has no instance metadata. The account id is still
+  # requested (from LocalStack's STS: the account of the access key, 000000000000 for "test"):
+  # provider `allowed_account_ids` compares with it and fails if it is skipped, and
+  # skip_requesting_account_id warns on provider 5.x and 6.x.
   skip_credentials_validation = true
   skip_metadata_api_check     = true
-  skip_requesting_account_id  = true
   skip_region_validation      = true
 
   # Every service the module or the provider touches. ec2 too: the provider calls
@@ -60,4 +62,5 @@ module "rds_snapshot_manager" {
   log_level               = var.log_level
   log_retention_days      = var.log_retention_days
   kms_key_arn             = var.kms_key_arn
+  allowed_account_ids     = var.allowed_account_ids
 }

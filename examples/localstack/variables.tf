@@ -170,3 +170,9 @@ variable "kms_key_arn" {
   type        = string
   default     = null
 }
+
+variable "allowed_account_ids" {
+  description = "AWS account ids this deployment may be applied to: the plan fails before any change when the credentials in use are for another account. [] allows any account."
+  type        = list(string)
+  default     = []
+}

@@ -49,12 +49,19 @@ BASE_VARIABLES: dict[str, Any] = {
 }
 
 
-def client(service: str) -> Any:
+# LocalStack keeps one account per 12-digit access key id; "test" is account 000000000000.
+DEFAULT_ACCESS_KEY_ID = "test"
+
+
+def client(
+    service: str, *, access_key_id: str = DEFAULT_ACCESS_KEY_ID, region: str = REGION
+) -> Any:
+    """A client of ``service`` in the account ``access_key_id`` stands for, in ``region``."""
     return boto3.client(  # type: ignore[call-overload]  # any service name, typed as Any
         service,
         endpoint_url=ENDPOINT,
-        region_name=REGION,
-        aws_access_key_id="test",
+        region_name=region,
+        aws_access_key_id=access_key_id,
         aws_secret_access_key="test",  # noqa: S106 - LocalStack accepts any credentials
     )
 
@@ -107,10 +114,17 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
 
-def terraform(data_dir: Path, *args: str, ok_codes: tuple[int, ...] = (0,)) -> str:
-    env = {**os.environ, "TF_DATA_DIR": str(data_dir), "TF_IN_AUTOMATION": "1"}
+def terraform(
+    data_dir: Path,
+    *args: str,
+    ok_codes: tuple[int, ...] = (0,),
+    chdir: Path = EXAMPLE,
+    env: dict[str, str] | None = None,
+) -> str:
+    """Run terraform in ``chdir`` (default: examples/localstack) with ``env`` added; stdout."""
+    env = {**os.environ, **(env or {}), "TF_DATA_DIR": str(data_dir), "TF_IN_AUTOMATION": "1"}
     result = subprocess.run(
-        [str(TERRAFORM), f"-chdir={EXAMPLE}", *args],
+        [str(TERRAFORM), f"-chdir={chdir}", *args],
         env=env,
         capture_output=True,
         text=True,
@@ -152,10 +166,13 @@ class Deployment:
             "-no-color",
         ]
 
-    def apply(self) -> None:
+    def write_variables(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         variables = {**BASE_VARIABLES, **self.variables, "name": self.name}
         (self.workdir / "deployment.tfvars.json").write_text(json.dumps(variables, indent=2))
+
+    def apply(self) -> None:
+        self.write_variables()
         terraform(self.data_dir, "apply", "-auto-approve", *self._args())
         raw = terraform(
             self.data_dir, "output", "-json", f"-state={self.workdir / 'terraform.tfstate'}"
