@@ -1,6 +1,6 @@
 """Roll the root out into LocalStack as docs/ROLLOUT.md describes: an S3 backend, workspaces.
 
-The root configuration (main.tf and friends, modules/, envs/) is copied into a work directory,
+The root configuration (its *.tf files, modules/, envs/) is copied into a work directory,
 unchanged, with three files added there and nowhere else:
 
 - ``backend.tf``: the S3 backend block of docs/ROLLOUT.md (bucket, key, workspace_key_prefix,
@@ -63,7 +63,6 @@ access_key                  = "{access_key}"
 secret_key                  = "test"
 """
 FLAGS = ("-input=false", "-no-color")
-ROOT_FILES = ("main.tf", "variables.tf", "outputs.tf", "versions.tf")
 ROOT_DIRECTORIES = ("modules", "envs")
 
 
@@ -112,10 +111,14 @@ class RootRollout:
         client("s3", region=self.region).create_bucket(
             Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": self.region}
         )
-        for name in ROOT_FILES:
-            shutil.copy2(REPO / name, self.workdir / name)
+        # Every *.tf as this checkout has it, including the git-ignored override files that
+        # `make setup` writes where only the offline provider mirror is reachable.
+        for path in REPO.glob("*.tf"):
+            shutil.copy2(path, self.workdir / path.name)
+        # Without what `terraform init` or `test` left in them (provider links, lock files).
+        working_files = shutil.ignore_patterns(".terraform", ".terraform.lock.hcl", "*.tfstate*")
         for name in ROOT_DIRECTORIES:
-            shutil.copytree(REPO / name, self.workdir / name)
+            shutil.copytree(REPO / name, self.workdir / name, ignore=working_files)
         (self.workdir / "backend.tf").write_text(
             BACKEND_TF.format(
                 bucket=self.bucket, key=STATE_KEY, prefix=WORKSPACE_KEY_PREFIX, region=self.region
