@@ -9,7 +9,8 @@ variables {
   name                    = "rsm-test"
   db_instance_identifiers = ["orders-db"]
   # Provider 3.39 (the offline mirror) rejects newer runtimes client-side; the default stays current.
-  lambda_runtime = "python3.8"
+  lambda_runtime         = "python3.8"
+  allow_emulator_runtime = true
 }
 
 run "no_allowed_account_ids_means_no_guard" {
