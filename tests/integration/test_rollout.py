@@ -23,9 +23,13 @@ from tools.localstack.harness import (
     DEFAULT_ACCESS_KEY_ID,
     REGION,
     REPO,
+    Databases,
     Deployment,
     TerraformError,
     client,
+    delete_managed_snapshots,
+    managed_snapshots,
+    run_state_machine,
     unique_name,
 )
 from tools.localstack.rollout import FLAGS, RootRollout, tfvars_value
@@ -94,27 +98,29 @@ def rollout(
 def inventory(envs: RootRollout) -> dict[str, Any]:
     """What the deployments consist of, per account: state machines with tags, tables, topics."""
     found: dict[str, Any] = {}
-    for account in [CENTRAL_ACCOUNT, *(envs.account_of(name) for name in WORKSPACES)]:
-        sfn = client("stepfunctions", access_key_id=account, region=envs.region)
+    accounts = {CENTRAL_ACCOUNT: envs.central}
+    accounts.update({envs.account_of(name): envs.account(name) for name in WORKSPACES})
+    for account_id, account in accounts.items():
+        sfn = account.client("stepfunctions")
         machines = {
             machine["stateMachineArn"]: sfn.list_tags_for_resource(
                 resourceArn=machine["stateMachineArn"]
             )["tags"]
             for machine in sfn.list_state_machines()["stateMachines"]
         }
-        dynamodb = client("dynamodb", access_key_id=account, region=envs.region)
-        sns = client("sns", access_key_id=account, region=envs.region)
-        found[account] = {
+        found[account_id] = {
             "state_machines": machines,
-            "tables": dynamodb.list_tables()["TableNames"],
-            "topics": sorted(topic["TopicArn"] for topic in sns.list_topics()["Topics"]),
+            "tables": account.client("dynamodb").list_tables()["TableNames"],
+            "topics": sorted(
+                topic["TopicArn"] for topic in account.client("sns").list_topics()["Topics"]
+            ),
         }
     return found
 
 
 def states(envs: RootRollout) -> dict[str, str]:
     """The bucket's objects (state files, and lock files while held) by key, with their ETag."""
-    listing = client("s3", region=envs.region).list_objects_v2(Bucket=envs.bucket)
+    listing = envs.central.client("s3").list_objects_v2(Bucket=envs.bucket)
     return {item["Key"]: item["ETag"] for item in listing.get("Contents", [])}
 
 
@@ -148,7 +154,7 @@ def test_each_workspace_has_its_own_state_key(
     rollout: tuple[RootRollout, dict[str, dict[str, Any]]],
 ) -> None:
     envs, _ = rollout
-    s3 = client("s3", region=envs.region)
+    s3 = envs.central.client("s3")
 
     assert set(states(envs)) == {envs.state_key(workspace) for workspace in WORKSPACES}
     lineages = set()
@@ -161,6 +167,39 @@ def test_each_workspace_has_its_own_state_key(
         assert resource_arns
         assert all(f":{envs.account_of(workspace)}:" in arn for arn in resource_arns)
     assert len(lineages) == len(WORKSPACES)
+
+
+def selection_tags(tfvars: Path) -> dict[str, str]:
+    """The one-line ``selection_tags = { key = "value", ... }`` of a committed tfvars file."""
+    line = re.search(r"^selection_tags\s*=\s*\{(.*)\}$", tfvars.read_text(), re.MULTILINE)
+    assert line, f"{tfvars} selects no databases by tag"
+    return dict(re.findall(r'([\w-]+)\s*=\s*"([^"]*)"', line.group(1)))
+
+
+def test_a_run_in_the_dev_account_snapshots_that_accounts_databases_only(
+    rollout: tuple[RootRollout, dict[str, dict[str, Any]]],
+) -> None:
+    """The same tagged database in all three accounts: only the dev account's is snapshotted."""
+    envs, outputs = rollout
+    tags = selection_tags(envs.environments["dev"])
+    dev = envs.account("dev")
+    fleets = [Databases(account=account) for account in (envs.central, dev, envs.account("prod"))]
+    name = outputs["dev"]["state_machine_name"]  # the module names its state machine `name`
+    database = unique_name("it-tagged")
+    try:
+        for fleet in fleets:
+            fleet.add_instance(database, tags)
+        execution = run_state_machine(outputs["dev"]["state_machine_arn"], account=dev)
+        snapshots = {fleet.account: managed_snapshots(name, fleet.account) for fleet in fleets}
+    finally:
+        delete_managed_snapshots(name, dev)
+        for fleet in fleets:
+            fleet.delete()
+
+    assert execution["status"] == "SUCCEEDED", execution
+    assert [snapshot["DBInstanceIdentifier"] for snapshot in snapshots[dev].values()] == [database]
+    assert not snapshots[envs.central]
+    assert not snapshots[envs.account("prod")]
 
 
 def test_prod_settings_in_the_dev_workspace_are_refused_before_any_change(
@@ -216,7 +255,7 @@ def test_a_held_state_lock_stops_another_apply(
 ) -> None:
     envs, _ = rollout
     lock_key = f"{envs.state_key('prod')}.tflock"
-    s3 = client("s3", region=envs.region)
+    s3 = envs.central.client("s3")
     holder = {"ID": "held-by-test", "Operation": "OperationTypeApply", "Who": "someone@elsewhere"}
     s3.put_object(Bucket=envs.bucket, Key=lock_key, Body=json.dumps(holder).encode())
     try:

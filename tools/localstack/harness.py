@@ -66,6 +66,21 @@ def client(
     )
 
 
+@dataclass(frozen=True)
+class Account:
+    """Where the harness calls LocalStack: the account of an access key id, in a region."""
+
+    access_key_id: str = DEFAULT_ACCESS_KEY_ID
+    region: str = REGION
+
+    def client(self, service: str) -> Any:
+        return client(service, access_key_id=self.access_key_id, region=self.region)
+
+
+# Account 000000000000 in us-east-1: where the tests and the demo deploy examples/localstack.
+DEFAULT_ACCOUNT = Account()
+
+
 def zip_bytes(files: dict[str, str]) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -86,8 +101,10 @@ def wait_until(probe: Callable[[], T | None], timeout: float, what: str, step: f
         time.sleep(step)
 
 
-def finished_execution(execution_arn: str, timeout: float = 120) -> dict[str, Any]:
-    sfn = client("stepfunctions")
+def finished_execution(
+    execution_arn: str, timeout: float = 120, account: Account = DEFAULT_ACCOUNT
+) -> dict[str, Any]:
+    sfn = account.client("stepfunctions")
 
     def probe() -> dict[str, Any] | None:
         execution = sfn.describe_execution(executionArn=execution_arn)
@@ -97,13 +114,15 @@ def finished_execution(execution_arn: str, timeout: float = 120) -> dict[str, An
 
 
 def run_state_machine(
-    state_machine_arn: str, payload: dict[str, Any] | None = None
+    state_machine_arn: str,
+    payload: dict[str, Any] | None = None,
+    account: Account = DEFAULT_ACCOUNT,
 ) -> dict[str, Any]:
     """Start an execution, wait for its end, and return describe_execution's answer."""
-    started = client("stepfunctions").start_execution(
+    started = account.client("stepfunctions").start_execution(
         stateMachineArn=state_machine_arn, input=json.dumps(payload or {})
     )
-    return finished_execution(started["executionArn"])
+    return finished_execution(started["executionArn"], account=account)
 
 
 class TerraformError(RuntimeError):
@@ -230,9 +249,9 @@ def receive(queue_url: str) -> list[str]:
     return [message["Body"] for message in messages]
 
 
-def managed_snapshots(name: str) -> dict[str, dict[str, Any]]:
+def managed_snapshots(name: str, account: Account = DEFAULT_ACCOUNT) -> dict[str, dict[str, Any]]:
     """Every manual instance and cluster snapshot tagged ``ManagedBy = name``, by identifier."""
-    rds = client("rds")
+    rds = account.client("rds")
     found: dict[str, dict[str, Any]] = {}
     for snapshot in rds.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]:
         if {"Key": "ManagedBy", "Value": name} in snapshot.get("TagList", []):
@@ -243,9 +262,9 @@ def managed_snapshots(name: str) -> dict[str, dict[str, Any]]:
     return found
 
 
-def delete_managed_snapshots(name: str) -> None:
-    rds = client("rds")
-    for snapshot_id, snapshot in managed_snapshots(name).items():
+def delete_managed_snapshots(name: str, account: Account = DEFAULT_ACCOUNT) -> None:
+    rds = account.client("rds")
+    for snapshot_id, snapshot in managed_snapshots(name, account).items():
         if "DBClusterSnapshotIdentifier" in snapshot:
             rds.delete_db_cluster_snapshot(DBClusterSnapshotIdentifier=snapshot_id)
         else:
@@ -268,11 +287,12 @@ class Databases:
 
     instances: list[str] = field(default_factory=list)
     clusters: list[str] = field(default_factory=list)
+    account: Account = DEFAULT_ACCOUNT
 
     def add_instance(
         self, identifier: str, tags: dict[str, str] | None = None, *, exist_ok: bool = False
     ) -> str:
-        rds = client("rds")
+        rds = self.account.client("rds")
         if not (exist_ok and _exists(rds.describe_db_instances, DBInstanceIdentifier=identifier)):
             rds.create_db_instance(
                 DBInstanceIdentifier=identifier,
@@ -287,7 +307,7 @@ class Databases:
         return identifier
 
     def add_cluster(self, identifier: str, *, exist_ok: bool = False) -> str:
-        rds = client("rds")
+        rds = self.account.client("rds")
         if not (exist_ok and _exists(rds.describe_db_clusters, DBClusterIdentifier=identifier)):
             rds.create_db_cluster(
                 DBClusterIdentifier=identifier,
@@ -299,7 +319,7 @@ class Databases:
         return identifier
 
     def delete(self) -> None:
-        rds = client("rds")
+        rds = self.account.client("rds")
         for identifier in self.instances:
             rds.delete_db_instance(DBInstanceIdentifier=identifier, SkipFinalSnapshot=True)
         for identifier in self.clusters:

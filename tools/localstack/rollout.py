@@ -31,7 +31,7 @@ from tools.localstack.harness import (
     ENDPOINT,
     EXAMPLE,
     REPO,
-    client,
+    Account,
     terraform,
 )
 
@@ -103,12 +103,20 @@ class RootRollout:
         (account,) = tfvars_value(self.environments[workspace], "allowed_account_ids")
         return str(account)
 
+    def account(self, workspace: str) -> Account:
+        return Account(self.account_of(workspace), self.region)
+
+    @property
+    def central(self) -> Account:
+        """The account of the deployer's own credentials, which holds the state bucket."""
+        return Account(DEFAULT_ACCESS_KEY_ID, self.region)
+
     def state_key(self, workspace: str) -> str:
         return f"{WORKSPACE_KEY_PREFIX}/{workspace}/{STATE_KEY}"
 
     def create(self) -> None:
         """Make the state bucket, copy the root with the backend and LocalStack files, init."""
-        client("s3", region=self.region).create_bucket(
+        self.central.client("s3").create_bucket(
             Bucket=self.bucket, CreateBucketConfiguration={"LocationConstraint": self.region}
         )
         # Every *.tf as this checkout has it, including the git-ignored override files that
@@ -184,7 +192,7 @@ class RootRollout:
         )
 
     def delete_bucket(self) -> None:
-        s3 = client("s3", region=self.region)
+        s3 = self.central.client("s3")
         for item in s3.list_objects_v2(Bucket=self.bucket).get("Contents", []):
             s3.delete_object(Bucket=self.bucket, Key=item["Key"])
         s3.delete_bucket(Bucket=self.bucket)
