@@ -21,7 +21,6 @@ import pytest
 
 from tools.localstack.harness import (
     DEFAULT_ACCESS_KEY_ID,
-    REGION,
     REPO,
     Databases,
     Deployment,
@@ -261,13 +260,7 @@ def test_a_held_state_lock_stops_another_apply(
     try:
         envs.terraform("workspace", "select", "prod")
         with pytest.raises(TerraformError) as refused:
-            envs.terraform(
-                "plan",
-                *FLAGS,
-                "-lock-timeout=0s",
-                "-var-file=envs/prod.tfvars",
-                "-var-file=emulator.tfvars.json",
-            )
+            envs.terraform("plan", *FLAGS, "-lock-timeout=0s", *envs.var_files("prod"))
     finally:
         s3.delete_object(Bucket=envs.bucket, Key=lock_key)
 
@@ -300,6 +293,6 @@ def test_the_module_guard_refuses_credentials_for_another_account(
         f"may only be applied to AWS account {DEV} (allowed_account_ids), but the "
         f"credentials in use are for account {CENTRAL_ACCOUNT}." in one_line(refused.value)
     )
-    machines = client("stepfunctions", region=REGION).list_state_machines()["stateMachines"]
+    machines = client("stepfunctions").list_state_machines()["stateMachines"]
     assert name not in {machine["name"] for machine in machines}
     assert "terraform_data.account_guard[0] will be created" in plan

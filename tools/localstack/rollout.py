@@ -163,6 +163,10 @@ class RootRollout:
         data_dir = self.workdir / ".terraform"
         return terraform(data_dir, *args, chdir=self.workdir, env=env)
 
+    def var_files(self, environment: str) -> tuple[str, ...]:
+        """The committed tfvars of ``environment``, then the emulator's settings."""
+        return (f"-var-file=envs/{environment}.tfvars", "-var-file=emulator.tfvars.json")
+
     def apply(
         self,
         workspace: str,
@@ -172,24 +176,14 @@ class RootRollout:
     ) -> dict[str, Any]:
         """Select ``workspace`` (creating it) and apply a tfvars file there; the outputs."""
         self.terraform("workspace", "select", "-or-create", workspace)
-        var_files = (
-            f"-var-file=envs/{tfvars or workspace}.tfvars",
-            "-var-file=emulator.tfvars.json",
-            *extra_var_files,
-        )
+        var_files = (*self.var_files(tfvars or workspace), *extra_var_files)
         self.terraform("apply", *FLAGS, "-auto-approve", *var_files, access_key_id=access_key_id)
         raw = self.terraform("output", "-no-color", "-json")
         return {key: value["value"] for key, value in json.loads(raw).items()}
 
     def destroy(self, workspace: str) -> None:
         self.terraform("workspace", "select", workspace)
-        self.terraform(
-            "destroy",
-            *FLAGS,
-            "-auto-approve",
-            f"-var-file=envs/{workspace}.tfvars",
-            "-var-file=emulator.tfvars.json",
-        )
+        self.terraform("destroy", *FLAGS, "-auto-approve", *self.var_files(workspace))
 
     def delete_bucket(self) -> None:
         s3 = self.central.client("s3")
