@@ -84,9 +84,9 @@ def record_registry_reachability() -> bool:
 
 
 OVERRIDE_NAME = "offline_provider_override.tf"
-OVERRIDE = """# Written by tools/terraform/setup_terraform.py because the Terraform registry was unreachable:
-# the offline mirror holds only hashicorp/aws 3.39.0, below the floor in versions.tf. Terraform
-# merges this override into the configuration and it replaces only the aws version constraint.
+OVERRIDE = """# Written by tools/terraform/setup_terraform.py: the registry was unreachable, and the
+# offline mirror holds only hashicorp/aws 3.39.0, below the floor in versions.tf. Terraform
+# merges this override into the configuration; it replaces only the aws version constraint.
 # Git-ignored: users never get it. Removed by the next setup that reaches the registry.
 terraform {
   required_providers {
