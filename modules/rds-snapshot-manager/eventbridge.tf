@@ -10,7 +10,9 @@ resource "aws_cloudwatch_event_target" "state_machine" {
   target_id = "state-machine"
   arn       = aws_sfn_state_machine.this.arn
   role_arn  = aws_iam_role.events.arn
-  # An explicit empty input: the execution sees no scheduler event fields, and the run accepts only
-  # the keys dry_run and manual_snapshot_quota (D5), so a scheduled run must send none.
-  input = jsonencode({})
+  # An explicit input: the run accepts only the keys dry_run and manual_snapshot_quota (D5), so it
+  # must not see the scheduler's event fields. dry_run = false changes nothing (the input can only
+  # turn a dry run on); it is there because an empty {} is dropped by LocalStack ("No event to send
+  # to target"), which would leave the emulated schedule starting no run at all.
+  input = jsonencode({ dry_run = false })
 }

@@ -66,8 +66,8 @@ run "schedule_targets_the_state_machine_through_its_own_role" {
   }
 
   assert {
-    condition     = jsondecode(aws_cloudwatch_event_target.state_machine.input) == {}
-    error_message = "Scheduled runs must send an empty input: the run rejects any key but dry_run and manual_snapshot_quota (D5)."
+    condition     = aws_cloudwatch_event_target.state_machine.input == jsonencode({ dry_run = false })
+    error_message = "Scheduled runs must send only dry_run = false: the run rejects any key but dry_run and manual_snapshot_quota (D5), and the input can only turn a dry run on."
   }
 
   assert {
