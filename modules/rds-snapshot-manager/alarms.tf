@@ -1,7 +1,28 @@
 locals {
-  execution_alarms = {
-    failed    = { metric = "ExecutionsFailed", what = "failed" }
-    timed-out = { metric = "ExecutionsTimedOut", what = "timed out" }
+  # Alarms that fire on one event: an execution failed or timed out, or EventBridge could not start
+  # one (the role, the target, a throttle: no run, no report).
+  event_alarms = {
+    failed = {
+      name        = "${var.name}-executions-failed"
+      description = "A run of the ${var.name} snapshot state machine failed; its report (if any) is on the failure topic."
+      namespace   = "AWS/States"
+      metric      = "ExecutionsFailed"
+      dimensions  = { StateMachineArn = aws_sfn_state_machine.this.arn }
+    }
+    timed-out = {
+      name        = "${var.name}-executions-timed-out"
+      description = "A run of the ${var.name} snapshot state machine timed out; its report (if any) is on the failure topic."
+      namespace   = "AWS/States"
+      metric      = "ExecutionsTimedOut"
+      dimensions  = { StateMachineArn = aws_sfn_state_machine.this.arn }
+    }
+    failed-invocations = {
+      name        = "${var.name}-schedule-failed-invocations"
+      description = "The ${var.name} schedule rule failed to start the snapshot state machine; that run did not happen."
+      namespace   = "AWS/Events"
+      metric      = "FailedInvocations"
+      dimensions  = { RuleName = aws_cloudwatch_event_rule.schedule.name }
+    }
   }
 
   # The longest gap between two scheduled runs, in seconds, where the schedule makes it plain:
@@ -29,34 +50,13 @@ locals {
 }
 
 resource "aws_cloudwatch_metric_alarm" "executions" {
-  for_each = local.execution_alarms
+  for_each = local.event_alarms
 
-  alarm_name        = "${var.name}-executions-${each.key}"
-  alarm_description = "A run of the ${var.name} snapshot state machine ${each.value.what}; its report (if any) is on the failure topic."
-  namespace         = "AWS/States"
-  metric_name       = each.value.metric
-  dimensions = {
-    StateMachineArn = aws_sfn_state_machine.this.arn
-  }
-  statistic           = "Sum"
-  period              = 300
-  evaluation_periods  = 1
-  threshold           = 1
-  comparison_operator = "GreaterThanOrEqualToThreshold"
-  treat_missing_data  = "notBreaching"
-  alarm_actions       = [aws_sns_topic.failure.arn]
-  tags                = var.tags
-}
-
-# EventBridge could not start an execution (the role, the target, a throttle): no run, no report.
-resource "aws_cloudwatch_metric_alarm" "failed_invocations" {
-  alarm_name        = "${var.name}-schedule-failed-invocations"
-  alarm_description = "The ${var.name} schedule rule failed to start the snapshot state machine; that run did not happen."
-  namespace         = "AWS/Events"
-  metric_name       = "FailedInvocations"
-  dimensions = {
-    RuleName = aws_cloudwatch_event_rule.schedule.name
-  }
+  alarm_name          = each.value.name
+  alarm_description   = each.value.description
+  namespace           = each.value.namespace
+  metric_name         = each.value.metric
+  dimensions          = each.value.dimensions
   statistic           = "Sum"
   period              = 300
   evaluation_periods  = 1

@@ -52,7 +52,6 @@ output "alarm_arns" {
   description = "ARNs of the CloudWatch alarms: failed and timed-out executions, failed-invocations (the schedule could not start a run) and, where the schedule's longest gap is at most about 6 days, missed-run (no run started)."
   value = try(merge(
     { for key, alarm in aws_cloudwatch_metric_alarm.executions : key => alarm.arn },
-    { failed-invocations = aws_cloudwatch_metric_alarm.failed_invocations.arn },
     { for alarm in aws_cloudwatch_metric_alarm.missed_run : "missed-run" => alarm.arn },
   ), null)
 }

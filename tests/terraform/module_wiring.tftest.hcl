@@ -321,16 +321,22 @@ run "state_machine_follows_the_architecture" {
   }
 
   assert {
-    condition     = alltrue([for alarm in aws_cloudwatch_metric_alarm.executions : alarm.alarm_actions == toset([aws_sns_topic.failure.arn]) && alarm.dimensions.StateMachineArn == aws_sfn_state_machine.this.arn])
+    condition = alltrue([
+      for key in ["failed", "timed-out"] :
+      aws_cloudwatch_metric_alarm.executions[key].alarm_actions == toset([aws_sns_topic.failure.arn]) &&
+      aws_cloudwatch_metric_alarm.executions[key].dimensions.StateMachineArn == aws_sfn_state_machine.this.arn
+    ])
     error_message = "The execution alarms must watch this state machine and alert the failure topic."
   }
 
   assert {
     condition = (
-      aws_cloudwatch_metric_alarm.failed_invocations.namespace == "AWS/Events" &&
-      aws_cloudwatch_metric_alarm.failed_invocations.metric_name == "FailedInvocations" &&
-      aws_cloudwatch_metric_alarm.failed_invocations.dimensions.RuleName == aws_cloudwatch_event_rule.schedule.name &&
-      aws_cloudwatch_metric_alarm.failed_invocations.alarm_actions == toset([aws_sns_topic.failure.arn])
+      aws_cloudwatch_metric_alarm.executions["failed-invocations"].alarm_name == "rsm-test-schedule-failed-invocations" &&
+      aws_cloudwatch_metric_alarm.executions["failed-invocations"].namespace == "AWS/Events" &&
+      aws_cloudwatch_metric_alarm.executions["failed-invocations"].metric_name == "FailedInvocations" &&
+      length(aws_cloudwatch_metric_alarm.executions["failed-invocations"].dimensions) == 1 &&
+      aws_cloudwatch_metric_alarm.executions["failed-invocations"].dimensions.RuleName == aws_cloudwatch_event_rule.schedule.name &&
+      aws_cloudwatch_metric_alarm.executions["failed-invocations"].alarm_actions == toset([aws_sns_topic.failure.arn])
     )
     error_message = "A failed invocation of the schedule rule must raise an alarm on the failure topic."
   }
