@@ -233,8 +233,8 @@ variable "poll_interval_seconds" {
     # started, succeeded, TaskStateExited; the Choice and the Wait: entered and exited each); a run
     # polls at most wait_timeout_minutes * 60 / poll_interval_seconds + 1 times. 100 events cover the
     # rest of a run (36, measured in LocalStack: 45 events with one poll) with the retries of Create,
-    # Prune and Notify, and 2,500 (10 %) stay in
-    # reserve for retries of Check: so 9 * polls + 100 must be at most 22,500.
+    # Prune and Notify, and 2,500 (10 %) stay in reserve for retries of Check: so 9 * polls + 100
+    # must be at most 22,500.
     condition     = var.poll_interval_seconds < 1 || 9 * (ceil(var.wait_timeout_minutes * 60 / var.poll_interval_seconds) + 1) + 100 <= 22500
     error_message = "wait_timeout_minutes = ${var.wait_timeout_minutes} with poll_interval_seconds = ${var.poll_interval_seconds} allows up to ${ceil(var.wait_timeout_minutes * 60 / var.poll_interval_seconds) + 1} polls, about ${9 * (ceil(var.wait_timeout_minutes * 60 / var.poll_interval_seconds) + 1) + 100} execution history events (9 per poll + 100), over the 22,500 this module allows of Step Functions' 25,000-event limit (the rest is kept for retries). Use poll_interval_seconds >= ${ceil(var.wait_timeout_minutes * 60 / ((22500 - 100) / 9 - 1))} or a shorter wait_timeout_minutes."
   }
