@@ -1,10 +1,11 @@
 terraform {
-  required_version = ">= 1.5"
+  # The module's floors (modules/rds-snapshot-manager/versions.tf explains them).
+  required_version = ">= 1.9"
 
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 3.39, < 7.0"
+      version = ">= 5.76, < 7.0"
     }
   }
 }
