@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from rds_snapshot_manager.adapters.ledger import TABLE_KEYS, LedgerAdapter
 from rds_snapshot_manager.clients import Clients
+from rds_snapshot_manager.domain.naming import ownership_prefix
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
@@ -24,6 +25,8 @@ from rds_snapshot_manager.settings import Settings
 REGION = "us-east-1"
 NAME = "rsm-test"
 TABLE = "rsm-test-ledger"
+# The id prefix of the snapshots the test deployment owns (domain/naming.py, ownership rule).
+OURS = ownership_prefix(NAME)
 
 
 @dataclass

@@ -2,20 +2,20 @@ import time
 
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
-from tests.unit.conftest import Account, context, count_calls, inject_error, later, slow_down
+from tests.unit.conftest import OURS, Account, context, count_calls, inject_error, later, slow_down
 
 
 def fleet(account: Account) -> None:
     """db-a: three of ours, one other deployment's, one untagged; aurora-1: two of ours."""
     account.instance("db-a")
     for index in range(3):
-        account.snapshot("db-a", f"ours-a-{index}")
+        account.snapshot("db-a", f"{OURS}ours-a-{index}")
         time.sleep(0.002)  # distinct create times, so "newest" is well defined
     account.snapshot("db-a", "theirs", managed_by="other-deployment")
     account.snapshot("db-a", "untagged", managed_by=None)
     account.cluster("aurora-1")
     for index in range(2):
-        account.snapshot("aurora-1", f"ours-c-{index}", cluster=True)
+        account.snapshot("aurora-1", f"{OURS}ours-c-{index}", cluster=True)
         time.sleep(0.002)
 
 
@@ -37,11 +37,15 @@ def test_prune_deletes_expired_managed_snapshots_but_keeps_newest_and_foreign_on
         context(now=later(days=2))
     )
     assert result.summary() == {"deleted": 3, "failed": 0, "kept": 2}
-    assert account.snapshot_ids() == {"ours-a-2", "theirs", "untagged"}
-    assert account.snapshot_ids(cluster=True) == {"ours-c-1"}
+    assert account.snapshot_ids() == {OURS + "ours-a-2", "theirs", "untagged"}
+    assert account.snapshot_ids(cluster=True) == {OURS + "ours-c-1"}
     assert account.snapshot_ids(snapshot_type="automated") == automated != set()
     deletions = account.ledger().read_run("run-1").deletions
-    assert sorted(d.snapshot_id for d in deletions) == ["ours-a-0", "ours-a-1", "ours-c-0"]
+    assert sorted(d.snapshot_id for d in deletions) == [
+        OURS + "ours-a-0",
+        OURS + "ours-a-1",
+        OURS + "ours-c-0",
+    ]
 
 
 def test_prune_keeps_snapshots_younger_than_the_retention(account: Account) -> None:
@@ -67,16 +71,16 @@ def test_failed_deletion_is_reported_and_the_others_still_deleted(account: Accou
         account.rds,
         "DeleteDBSnapshot",
         "InvalidDBSnapshotState",
-        when=lambda params: params["DBSnapshotIdentifier"] == "ours-a-0",
+        when=lambda params: params["DBSnapshotIdentifier"] == OURS + "ours-a-0",
     )
     result = account.engine(retention_days=1, min_snapshots_to_keep=1).prune.run(
         context(now=later(days=2))
     )
     assert result.summary() == {"deleted": 2, "failed": 1, "kept": 2}
-    assert "ours-a-0" in account.snapshot_ids()
+    assert OURS + "ours-a-0" in account.snapshot_ids()
     failed = [d for d in result.deletions if not d.deleted]
     assert [(d.snapshot_id, d.error_code) for d in failed] == [
-        ("ours-a-0", "InvalidDBSnapshotState")
+        (OURS + "ours-a-0", "InvalidDBSnapshotState")
     ]
 
 
@@ -112,7 +116,7 @@ def test_prune_still_frees_room_when_the_quota_is_exhausted(account: Account) ->
 def test_deletes_run_with_bounded_concurrency_and_never_list_tags(account: Account) -> None:
     account.instance("db-a")
     for index in range(10):
-        account.snapshot("db-a", f"ours-{index}")
+        account.snapshot("db-a", f"{OURS}ours-{index}")
     slow_down(account.rds, "DeleteDBSnapshot")
     count_calls(account)
     engine = account.engine(retention_days=1, min_snapshots_to_keep=0, max_concurrency=4)
@@ -133,7 +137,7 @@ def test_prune_after_create_uses_creates_listing_and_lists_nothing_itself(
     assert result.summary() == {"deleted": 3, "failed": 0, "kept": 2}
     assert "DescribeDBSnapshots" not in account.calls
     assert "DescribeDBClusterSnapshots" not in account.calls
-    assert account.snapshot_ids() >= {"ours-a-2", "theirs", "untagged"}
+    assert account.snapshot_ids() >= {OURS + "ours-a-2", "theirs", "untagged"}
 
 
 def test_snapshot_already_gone_counts_as_deleted_so_a_retried_prune_succeeds(
@@ -144,3 +148,20 @@ def test_snapshot_already_gone_counts_as_deleted_so_a_retried_prune_succeeds(
     retried = engine.prune.run(ctx)
     assert retried.summary() == {"deleted": 3, "failed": 0, "kept": 2}
     assert {d.message for d in retried.deletions} == {"already gone"}
+
+
+def test_a_persons_copy_with_copied_tags_survives_while_our_original_goes(
+    account: Account,
+) -> None:
+    account.instance("db-a")
+    account.snapshot("db-a", OURS + "old")
+    account.rds.copy_db_snapshot(
+        SourceDBSnapshotIdentifier=OURS + "old",
+        TargetDBSnapshotIdentifier="keep-me-copy",
+        CopyTags=True,
+    )
+    account.snapshot("db-a", "legacy-unprefixed")  # made by an older version: ManagedBy only
+    engine = account.engine(retention_days=1, min_snapshots_to_keep=0)
+    result = engine.prune.run(context(now=later(days=2)))
+    assert [d.snapshot_id for d in result.deletions] == [OURS + "old"]
+    assert account.snapshot_ids() == {"keep-me-copy", "legacy-unprefixed"}

@@ -27,7 +27,7 @@ from rds_snapshot_manager.domain.model import (
     SourceType,
     TargetOutcome,
 )
-from rds_snapshot_manager.domain.naming import snapshot_id
+from rds_snapshot_manager.domain.naming import is_ours, snapshot_id
 from rds_snapshot_manager.domain.retention import select_expired
 from rds_snapshot_manager.domain.targets import (
     TargetRequest,
@@ -141,8 +141,8 @@ class CreateService:
         for kind in kinds:
             for snapshot in self._rds.manual_snapshots(kind):
                 inventory.counts[kind] += 1
-                if snapshot.managed_by != self._settings.name:
-                    continue
+                if not is_ours(snapshot, self._settings.name):
+                    continue  # a person's copy or an older version's snapshot is no backup of ours
                 if keep_managed:
                     inventory.managed.append(snapshot)
                 source = snapshot.source

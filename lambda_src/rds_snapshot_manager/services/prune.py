@@ -10,6 +10,7 @@ from rds_snapshot_manager import logs
 from rds_snapshot_manager.adapters.ledger import PLAN_PREFIX, LedgerAdapter
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Deletion, Snapshot, SourceType
+from rds_snapshot_manager.domain.naming import is_ours
 from rds_snapshot_manager.domain.retention import RetentionPolicy, Selection, select_expired
 from rds_snapshot_manager.services.concurrency import run_bounded
 from rds_snapshot_manager.services.run import RunContext
@@ -74,7 +75,7 @@ class PruneService:
             snapshot
             for kind in SourceType
             for snapshot in self._rds.manual_snapshots(kind)
-            if snapshot.managed_by == policy.managed_by
+            if is_ours(snapshot, policy.managed_by)
         ]
         return select_expired(managed, policy, ctx.now)
 
