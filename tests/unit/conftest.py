@@ -201,6 +201,14 @@ def context(
     )
 
 
+def hold_lease(account: Account, ctx: RunContext) -> None:
+    """What Create does first: take the lease (unless a dry run) and record the run with it, so
+    Prune may act on its own in a test."""
+    ledger = account.ledger()
+    lease = None if ctx.dry_run else ledger.acquire_lease(ctx.run_id, ctx.now, 3600)
+    ledger.start_run(ctx.run_id, ctx.started_at.isoformat(), ctx.dry_run, ctx.now, lease)
+
+
 def later(days: float = 0, hours: float = 0) -> datetime:
     return datetime.now(UTC) + timedelta(days=days, hours=hours)
 

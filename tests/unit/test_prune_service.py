@@ -1,8 +1,18 @@
 import time
+from typing import Any
 
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
-from tests.unit.conftest import OURS, Account, context, count_calls, inject_error, later, slow_down
+from tests.unit.conftest import (
+    OURS,
+    Account,
+    context,
+    count_calls,
+    hold_lease,
+    inject_error,
+    later,
+    slow_down,
+)
 
 
 def fleet(account: Account) -> None:
@@ -19,6 +29,13 @@ def fleet(account: Account) -> None:
         time.sleep(0.002)
 
 
+def leased(account: Account, **overrides: Any) -> RunContext:
+    """A run two days on (unless told otherwise) that holds the lease, as after its Create."""
+    ctx = context(**{"now": later(days=2), **overrides})
+    hold_lease(account, ctx)
+    return ctx
+
+
 def fleet_after_create(account: Account) -> tuple[Engine, RunContext]:
     """The fleet two days on, after a Create that planned Prune (1-day retention)."""
     fleet(account)
@@ -33,9 +50,7 @@ def test_prune_deletes_expired_managed_snapshots_but_keeps_newest_and_foreign_on
 ) -> None:
     fleet(account)
     automated = account.snapshot_ids(snapshot_type="automated")
-    result = account.engine(retention_days=1, min_snapshots_to_keep=1).prune.run(
-        context(now=later(days=2))
-    )
+    result = account.engine(retention_days=1, min_snapshots_to_keep=1).prune.run(leased(account))
     assert result.summary() == {"deleted": 3, "failed": 0, "kept": 2}
     assert account.snapshot_ids() == {OURS + "ours-a-2", "theirs", "untagged"}
     assert account.snapshot_ids(cluster=True) == {OURS + "ours-c-1"}
@@ -50,16 +65,14 @@ def test_prune_deletes_expired_managed_snapshots_but_keeps_newest_and_foreign_on
 
 def test_prune_keeps_snapshots_younger_than_the_retention(account: Account) -> None:
     fleet(account)
-    result = account.engine(retention_days=3, min_snapshots_to_keep=0).prune.run(
-        context(now=later(days=2))
-    )
+    result = account.engine(retention_days=3, min_snapshots_to_keep=0).prune.run(leased(account))
     assert result.summary() == {"deleted": 0, "failed": 0, "kept": 5}
 
 
 def test_fractional_retention_expires_snapshots_after_minutes(account: Account) -> None:
     fleet(account)
     result = account.engine(retention_days=0.001, min_snapshots_to_keep=0).prune.run(
-        context(now=later(hours=0.1))
+        leased(account, now=later(hours=0.1))
     )
     assert result.summary()["deleted"] == 5
     assert account.snapshot_ids() == {"theirs", "untagged"}
@@ -73,9 +86,7 @@ def test_failed_deletion_is_reported_and_the_others_still_deleted(account: Accou
         "InvalidDBSnapshotState",
         when=lambda params: params["DBSnapshotIdentifier"] == OURS + "ours-a-0",
     )
-    result = account.engine(retention_days=1, min_snapshots_to_keep=1).prune.run(
-        context(now=later(days=2))
-    )
+    result = account.engine(retention_days=1, min_snapshots_to_keep=1).prune.run(leased(account))
     assert result.summary() == {"deleted": 2, "failed": 1, "kept": 2}
     assert OURS + "ours-a-0" in account.snapshot_ids()
     failed = [d for d in result.deletions if not d.deleted]
@@ -87,17 +98,16 @@ def test_failed_deletion_is_reported_and_the_others_still_deleted(account: Accou
 def test_dry_run_prune_reports_but_deletes_nothing(account: Account) -> None:
     fleet(account)
     before = account.snapshot_ids() | account.snapshot_ids(cluster=True)
-    result = account.engine(retention_days=1).prune.run(context(now=later(days=2), dry_run=True))
+    result = account.engine(retention_days=1).prune.run(leased(account, dry_run=True))
     assert result.summary()["deleted"] == 3
     assert account.snapshot_ids() | account.snapshot_ids(cluster=True) == before
 
 
 def test_prune_switched_off_touches_nothing(account: Account) -> None:
     fleet(account)
+    ctx = leased(account)
     count_calls(account)
-    result = account.engine(delete_old_snapshots=False, retention_days=0.001).prune.run(
-        context(now=later(days=2))
-    )
+    result = account.engine(delete_old_snapshots=False, retention_days=0.001).prune.run(ctx)
     assert result.summary() == {"deleted": 0, "failed": 0, "kept": 0}
     assert sum(account.calls.values()) == 0
 
@@ -120,7 +130,7 @@ def test_deletes_run_with_bounded_concurrency_and_never_list_tags(account: Accou
     slow_down(account.rds, "DeleteDBSnapshot")
     count_calls(account)
     engine = account.engine(retention_days=1, min_snapshots_to_keep=0, max_concurrency=4)
-    result = engine.prune.run(context(now=later(days=2)))
+    result = engine.prune.run(leased(account))
     assert result.summary()["deleted"] == 10
     assert 1 < result.max_in_flight <= 4
     assert account.calls["DescribeDBSnapshots"] == 1
@@ -162,6 +172,30 @@ def test_a_persons_copy_with_copied_tags_survives_while_our_original_goes(
     )
     account.snapshot("db-a", "legacy-unprefixed")  # made by an older version: ManagedBy only
     engine = account.engine(retention_days=1, min_snapshots_to_keep=0)
-    result = engine.prune.run(context(now=later(days=2)))
+    result = engine.prune.run(leased(account))
     assert [d.snapshot_id for d in result.deletions] == [OURS + "old"]
     assert account.snapshot_ids() == {"keep-me-copy", "legacy-unprefixed"}
+
+
+def test_prune_of_a_run_without_the_lease_neither_lists_nor_deletes(account: Account) -> None:
+    fleet(account)
+    before = account.snapshot_ids()
+    ledger = account.ledger()
+    holder = context(run_id="holder", now=later(days=2))
+    hold_lease(account, holder)
+    ctx = context(run_id="second", now=later(days=2))
+    ledger.start_run("second", ctx.started_at.isoformat(), False, ctx.now,
+                     ledger.acquire_lease("second", ctx.now, 3600))  # fmt: skip
+    count_calls(account)
+    result = account.engine(retention_days=1, min_snapshots_to_keep=0).prune.run(ctx)
+    assert result.summary() == {"deleted": 0, "failed": 0, "kept": 0}
+    assert not {"DescribeDBSnapshots", "DeleteDBSnapshot", "BatchWriteItem"} & set(account.calls)
+    assert account.snapshot_ids() == before
+
+
+def test_prune_invoked_for_an_unknown_run_lists_and_deletes_nothing(account: Account) -> None:
+    fleet(account)
+    before = account.snapshot_ids()
+    result = account.engine(retention_days=1).prune.run(context(now=later(days=2)))
+    assert result.summary() == {"deleted": 0, "failed": 0, "kept": 0}
+    assert account.snapshot_ids() == before
