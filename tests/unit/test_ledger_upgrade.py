@@ -6,7 +6,7 @@ from typing import Any
 
 from rds_snapshot_manager.adapters.ledger import PLAN_PREFIX
 from rds_snapshot_manager.domain.model import Outcome, SourceRef, SourceType
-from tests.unit.conftest import TABLE, Account
+from tests.unit.conftest import TABLE, Account, context
 
 # Raw items written by the ledger code of commit 4fdaa95 (schema v0: positional JSON rows).
 V0_ITEMS = Path(__file__).parent / "fixtures" / "ledger_v0_items.json"
@@ -55,3 +55,17 @@ def test_v0_unpublished_dry_run_reads_as_unpublished(account: Account) -> None:
     record = account.ledger().read_run("v0-run-2")
     assert (record.dry_run, record.published_at, record.prune_plan) == (True, "", None)
     assert [o.status for o in record.outcomes] == ["not created (dry run)"]
+
+
+def test_a_v0_run_caught_by_the_upgrade_prunes_nothing_and_is_still_reported(
+    account: Account,
+) -> None:
+    load_v0_items(account)
+    engine = account.engine()
+    # Its plan was selected by 0.1.0 without the ownership prefix: the new Prune deletes none of it.
+    assert engine.prune.run(context(run_id="v0-run")).summary()["deleted"] == 0
+    assert engine.notify.run(context(run_id="v0-run-2")).published is True
+    [report] = account.messages(account.report_queue)
+    assert (report["run_id"], report["dry_run"], len(report["created"])) == ("v0-run-2", True, 1)
+    assert engine.notify.run(context(run_id="v0-run")).published is True  # already, in 0.1.0
+    assert account.messages(account.report_queue) == []

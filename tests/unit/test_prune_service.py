@@ -1,10 +1,14 @@
 import time
 from typing import Any
 
+from moto.core.models import DEFAULT_ACCOUNT_ID
+from moto.rds.models import rds_backends
+
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
 from tests.unit.conftest import (
     OURS,
+    REGION,
     Account,
     context,
     count_calls,
@@ -199,3 +203,20 @@ def test_prune_invoked_for_an_unknown_run_lists_and_deletes_nothing(account: Acc
     result = account.engine(retention_days=1).prune.run(context(now=later(days=2)))
     assert result.summary() == {"deleted": 0, "failed": 0, "kept": 0}
     assert account.snapshot_ids() == before
+
+
+def test_a_failed_snapshot_of_ours_is_deleted_at_once_and_protects_nothing(
+    account: Account,
+) -> None:
+    account.instance("db-a")
+    account.snapshot("db-a", OURS + "good")
+    account.snapshot("db-a", OURS + "broken")
+    backend = rds_backends[DEFAULT_ACCOUNT_ID][REGION]
+    backend.database_snapshots[OURS + "broken"].status = "failed"  # RDS's word for a failed one
+    # Seven days' retention: the good one is young, and min_snapshots_to_keep=1 keeps it anyway.
+    engine = account.engine(db_instance_identifiers=("db-a",), retention_days=7)
+    ctx = context(now=later(hours=1))
+    engine.create.run(ctx)
+    result = engine.prune.run(ctx)
+    assert [d.snapshot_id for d in result.deletions] == [OURS + "broken"]
+    assert OURS + "good" in account.snapshot_ids()

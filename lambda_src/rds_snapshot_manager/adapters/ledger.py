@@ -357,7 +357,7 @@ class LedgerAdapter:
                 TableName=self._table,
                 Key=_encode({"pk": _pk(run_id), "sk": RUN_SK}),
                 UpdateExpression=(
-                    f"SET {marker} = :t, run_status = :s, v = :v,"
+                    f"SET {marker} = :t, run_status = :s, v = if_not_exists(v, :v),"
                     " expires_at = if_not_exists(expires_at, :e)"
                 ),
                 ConditionExpression=f"attribute_not_exists({marker})",
