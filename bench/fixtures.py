@@ -18,6 +18,8 @@ from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.rds.models import RDSBackend, rds_backends
 
 from bench.scenarios import INTERVAL_HOURS, NAME, REGION, RETENTION_DAYS, Scenario
+from rds_snapshot_manager.adapters.ledger import TABLE_KEYS
+from rds_snapshot_manager.domain.naming import ownership_prefix
 
 SELECTION_TAG = {"Key": "backup", "Value": "true"}
 NOT_DUE_AGE = timedelta(hours=2)
@@ -169,9 +171,9 @@ def _add_snapshot(
 
 
 def _snapshot_id(source_id: str, created: datetime, number: int) -> str:
-    """The engine's shape: `<source>-<yyyymmddHHMM>-<8 hex>`."""
+    """The engine's shape: `<ownership prefix><source>-<yyyymmddHHMM>-<8 hex>`."""
     digest = hashlib.sha256(f"{source_id}\n{number}".encode()).hexdigest()[:8]
-    return f"{source_id}-{created:%Y%m%d%H%M}-{digest}"
+    return f"{ownership_prefix(NAME)}{source_id}-{created:%Y%m%d%H%M}-{digest}"
 
 
 def _ledger_and_topics(quota: int) -> dict[str, str]:
@@ -182,16 +184,7 @@ def _ledger_and_topics(quota: int) -> dict[str, str]:
     session = boto3.session.Session(region_name=REGION)
     table = f"{NAME}-ledger"
     session.client("dynamodb").create_table(
-        TableName=table,
-        BillingMode="PAY_PER_REQUEST",
-        KeySchema=[
-            {"AttributeName": "pk", "KeyType": "HASH"},
-            {"AttributeName": "sk", "KeyType": "RANGE"},
-        ],
-        AttributeDefinitions=[
-            {"AttributeName": "pk", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
+        TableName=table, BillingMode="PAY_PER_REQUEST", **TABLE_KEYS
     )
     sns = session.client("sns")
     return {

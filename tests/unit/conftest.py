@@ -17,6 +17,7 @@ from moto import mock_aws
 
 from rds_snapshot_manager.adapters.ledger import TABLE_KEYS, LedgerAdapter
 from rds_snapshot_manager.clients import Clients
+from rds_snapshot_manager.domain.naming import ownership_prefix
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
@@ -24,6 +25,8 @@ from rds_snapshot_manager.settings import Settings
 REGION = "us-east-1"
 NAME = "rsm-test"
 TABLE = "rsm-test-ledger"
+# The id prefix of the snapshots the test deployment owns (domain/naming.py, ownership rule).
+OURS = ownership_prefix(NAME)
 
 
 @dataclass
@@ -196,6 +199,14 @@ def context(
     return RunContext(
         run_id=run_id, started_at=started_at or now, now=now, dry_run=dry_run, **overrides
     )
+
+
+def hold_lease(account: Account, ctx: RunContext) -> None:
+    """What Create does first: take the lease (unless a dry run) and record the run with it, so
+    Prune may act on its own in a test."""
+    ledger = account.ledger()
+    lease = None if ctx.dry_run else ledger.acquire_lease(ctx.run_id, ctx.now, 3600)
+    ledger.start_run(ctx.run_id, ctx.started_at.isoformat(), ctx.dry_run, ctx.now, lease)
 
 
 def later(days: float = 0, hours: float = 0) -> datetime:

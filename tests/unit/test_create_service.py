@@ -4,6 +4,7 @@ from botocore.exceptions import ClientError
 from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Outcome, TargetOutcome
 from rds_snapshot_manager.services.create import CreateResult
 from tests.unit.conftest import (
+    OURS,
     Account,
     context,
     count_calls,
@@ -21,10 +22,10 @@ def by_source(result: CreateResult) -> dict[str, TargetOutcome]:
 def test_due_targets_are_snapshotted_and_recent_ones_skipped_with_reason(account: Account) -> None:
     account.instance("db-old")
     account.instance("db-new")
-    account.snapshot("db-old", "db-old-earlier")
-    account.snapshot("db-new", "db-new-earlier")
+    account.snapshot("db-old", OURS + "db-old-earlier")
+    account.snapshot("db-new", OURS + "db-new-earlier")
     engine = account.engine(db_instance_identifiers=("db-old", "db-new"), backup_interval_hours=24)
-    account.rds.delete_db_snapshot(DBSnapshotIdentifier="db-old-earlier")
+    account.rds.delete_db_snapshot(DBSnapshotIdentifier=OURS + "db-old-earlier")
     outcomes = by_source(engine.create.run(context(now=later(hours=3))))
     assert outcomes["db-old"].outcome is Outcome.CREATED
     assert outcomes["db-old"].snapshot_id in account.snapshot_ids()
@@ -36,6 +37,7 @@ def test_only_this_deployments_snapshots_count_towards_the_interval(account: Acc
     account.instance("db-a")
     account.snapshot("db-a", "someone-elses", managed_by="other-deployment")
     account.snapshot("db-a", "untagged", managed_by=None)
+    account.snapshot("db-a", "a-persons-copy")  # CopyTags: our ManagedBy tag, not our prefix
     result = account.engine(db_instance_identifiers=("db-a",)).create.run(context())
     assert by_source(result)["db-a"].outcome is Outcome.CREATED
 
@@ -163,7 +165,12 @@ def test_retried_create_meets_its_own_snapshots_and_makes_no_second_one(account:
 
 def test_conditional_check_failure_on_the_run_item_does_not_stop_create(account: Account) -> None:
     account.instance("db-a")
-    inject_error(account.dynamodb, "PutItem", "ConditionalCheckFailedException")
+    inject_error(
+        account.dynamodb,
+        "PutItem",
+        "ConditionalCheckFailedException",
+        when=lambda params: params["Item"]["sk"]["S"] == "RUN",
+    )
     result = account.engine(db_instance_identifiers=("db-a",)).create.run(context())
     assert result.summary()["created"] == 1
 
@@ -193,7 +200,7 @@ def test_create_phase_calls_do_not_grow_with_existing_snapshots(account: Account
     for index in range(10):
         account.instance(f"db-{index}")
         for age in range(10):
-            account.snapshot(f"db-{index}", f"db-{index}-old-{age}")
+            account.snapshot(f"db-{index}", f"{OURS}db-{index}-old-{age}")
     count_calls(account)
     engine = account.engine(
         db_instance_identifiers=tuple(f"db-{i}" for i in range(10)), manual_snapshot_quota=1000
@@ -203,7 +210,7 @@ def test_create_phase_calls_do_not_grow_with_existing_snapshots(account: Account
     assert account.calls["DescribeDBSnapshots"] == 1
     assert "ListTagsForResource" not in account.calls
     assert "AddTagsToResource" not in account.calls
-    assert sum(account.calls.values()) <= 10 + 8
+    assert sum(account.calls.values()) <= 10 + 9  # 9: listing, quota, lease, run item, ledger
 
 
 def test_listing_that_stays_throttled_fails_the_task_before_any_snapshot(

@@ -8,7 +8,7 @@ import pytest
 from rds_snapshot_manager import handlers
 from rds_snapshot_manager.services.run import BadEventError
 from rds_snapshot_manager.settings import SettingsError
-from tests.unit.conftest import NAME, TABLE, Account
+from tests.unit.conftest import NAME, OURS, TABLE, Account
 
 CONTRACT_ITEM_KEYS = {
     "created": {"snapshot_id", "source_id", "source_type"},
@@ -60,9 +60,9 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
     deployed.instance("db-stopped", tags={"backup": "true"})
     deployed.rds.stop_db_instance(DBInstanceIdentifier="db-stopped")
     deployed.cluster("aurora-1", engine="aurora-mysql", members=2, tags={"backup": "true"})
-    deployed.snapshot("db-a", "db-a-old-1")
+    deployed.snapshot("db-a", OURS + "db-a-old-1")
     time.sleep(0.01)
-    deployed.snapshot("db-a", "db-a-old-2")
+    deployed.snapshot("db-a", OURS + "db-a-old-2")
     deployed.snapshot("db-a", "db-a-foreign", managed_by="other")
     deployed.snapshot("db-a", "db-a-untagged", managed_by=None)
     time.sleep(1)  # the earlier snapshots pass the tiny retention and interval
@@ -93,10 +93,10 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
     assert sorted(targets) == ["aurora-1", "db-a", "db-stopped", "ghost"]
     assert [i["source_type"] for i in report["created"]] == ["cluster", "instance"]
     assert report["deleted"] == [
-        {"snapshot_id": "db-a-old-1", "source_id": "db-a", "source_type": "instance"}
+        {"snapshot_id": OURS + "db-a-old-1", "source_id": "db-a", "source_type": "instance"}
     ]
     assert report["failed"][0]["error_code"] == "NotFound"
-    assert deployed.snapshot_ids() >= {"db-a-old-2", "db-a-foreign", "db-a-untagged"}
+    assert deployed.snapshot_ids() >= {OURS + "db-a-old-2", "db-a-foreign", "db-a-untagged"}
     new_ids = {i["snapshot_id"] for i in report["created"]}
     assert all("-20261124" in i for i in new_ids)
     [instance_snapshot] = [i for i in report["created"] if i["source_type"] == "instance"]
@@ -110,9 +110,9 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
 
 def test_input_dry_run_forces_a_dry_run_that_changes_nothing(deployed: Account) -> None:
     deployed.instance("db-a")
-    deployed.snapshot("db-a", "db-a-old-1")
+    deployed.snapshot("db-a", OURS + "db-a-old-1")
     time.sleep(0.01)
-    deployed.snapshot("db-a", "db-a-old-2")
+    deployed.snapshot("db-a", OURS + "db-a-old-2")
     time.sleep(1)
     before = deployed.snapshot_ids()
     final = run_cycle(state(input={"dry_run": True}))
@@ -121,7 +121,7 @@ def test_input_dry_run_forces_a_dry_run_that_changes_nothing(deployed: Account) 
     assert deployed.snapshot_ids() == before
     [report] = deployed.messages(deployed.report_queue)
     assert report["dry_run"] is True
-    assert [i["snapshot_id"] for i in report["deleted"]] == ["db-a-old-1"]
+    assert [i["snapshot_id"] for i in report["deleted"]] == [OURS + "db-a-old-1"]
 
 
 def test_caught_error_in_the_state_makes_notify_report_failed(deployed: Account) -> None:

@@ -3,8 +3,14 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from rds_snapshot_manager.domain.model import SourceRef, SourceType
-from rds_snapshot_manager.domain.naming import MAX_LENGTH, is_valid_snapshot_id, snapshot_id
+from rds_snapshot_manager.domain.model import Snapshot, SourceRef, SourceType
+from rds_snapshot_manager.domain.naming import (
+    MAX_LENGTH,
+    is_ours,
+    is_valid_snapshot_id,
+    ownership_prefix,
+    snapshot_id,
+)
 
 RUN_TIME = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
 source_ids = st.text(
@@ -20,6 +26,7 @@ def test_snapshot_id_is_always_a_valid_rds_identifier_within_the_length_limit(
     value = snapshot_id("rsm", run_id, SourceRef(kind, source_id), RUN_TIME)
     assert is_valid_snapshot_id(value, kind), value
     assert len(value) <= MAX_LENGTH[kind]
+    assert value.startswith(ownership_prefix("rsm"))
 
 
 @given(source_id=source_ids, kind=kinds)
@@ -42,14 +49,40 @@ def test_long_cluster_id_is_cut_to_63_characters_keeping_time_and_hash() -> None
     ref = SourceRef(SourceType.CLUSTER, "aurora-" + "x" * 60)
     value = snapshot_id("rsm", "run-1", ref, RUN_TIME)
     assert len(value) == 63
-    assert value.startswith("aurora-xxx")
+    assert value.startswith(ownership_prefix("rsm") + "aurora-xxx")
     assert "-202611240530-" in value
 
 
-def test_snapshot_id_reads_source_then_minute_then_hash() -> None:
+def test_snapshot_id_reads_prefix_then_source_then_minute_then_hash() -> None:
     value = snapshot_id("rsm", "run-1", SourceRef(SourceType.INSTANCE, "db-a"), RUN_TIME)
-    stem, minute, digest = value.rsplit("-", 2)
+    prefix = ownership_prefix("rsm")
+    stem, minute, digest = value.removeprefix(prefix).rsplit("-", 2)
     assert (stem, minute, len(digest)) == ("db-a", "202611240530", 8)
+
+
+def test_ownership_prefix_is_rsm_and_8_hex_of_the_names_sha256() -> None:
+    # sha256("rds-snapshot-manager") starts with 3c196972 (the Terraform side computes the same).
+    assert ownership_prefix("rds-snapshot-manager") == "rsm-3c196972-"
+    assert ownership_prefix("rsm") != ownership_prefix("rsm-2")
+
+
+@given(source_id=st.text(alphabet="-_.0123456789", min_size=1, max_size=80), kind=kinds)
+def test_source_ids_without_letters_still_give_valid_ids_after_the_prefix(
+    source_id: str, kind: SourceType
+) -> None:
+    value = snapshot_id("rsm", "run-1", SourceRef(kind, source_id), RUN_TIME)
+    assert is_valid_snapshot_id(value, kind), value
+
+
+def test_ours_needs_both_the_prefix_and_the_managed_by_tag() -> None:
+    db_a = SourceRef(SourceType.INSTANCE, "db-a")
+    ours_id = snapshot_id("rsm", "run-1", db_a, RUN_TIME)
+    assert is_ours(Snapshot(ours_id, db_a, "available", RUN_TIME, managed_by="rsm"), "rsm")
+    copy = Snapshot("copy-of-" + ours_id, db_a, "available", RUN_TIME, managed_by="rsm")
+    assert not is_ours(copy, "rsm")  # a person's CopyTags copy: the tag, not the prefix
+    untagged = Snapshot(ours_id, db_a, "available", RUN_TIME, managed_by=None)
+    assert not is_ours(untagged, "rsm")
+    assert not is_ours(Snapshot(ours_id, db_a, "available", RUN_TIME, "rsm"), "rsm-2")
 
 
 def test_validity_check_rejects_double_and_trailing_hyphens_and_leading_digits() -> None:

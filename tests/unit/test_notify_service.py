@@ -105,4 +105,25 @@ def test_notify_reads_the_run_with_query_only(account: Account) -> None:
     record(account, *skipped)
     count_calls(account)
     account.engine().notify.run(context())
-    assert account.calls == {"Query": 1, "Publish": 1, "UpdateItem": 1}
+    # Query the run; DeleteItem frees the lease (conditional on holder); one UpdateItem marks the
+    # report topic, one the whole report.
+    assert account.calls == {"Query": 1, "DeleteItem": 1, "Publish": 1, "UpdateItem": 2}
+
+
+def test_retry_after_a_partial_publish_sends_only_the_missing_topic(account: Account) -> None:
+    record(account, TargetOutcome.failed("ghost", SourceType.INSTANCE, "NotFound", "gone"))
+    failures = iter([True])  # the failure topic refuses the first publish only
+    inject_error(
+        account.sns,
+        "Publish",
+        "InternalError",
+        when=lambda params: params["TopicArn"] == account.failure_topic and next(failures, False),
+    )
+    engine = account.engine()
+    with pytest.raises(PublishFailedError):
+        engine.notify.run(context())
+    assert engine.notify.run(context()).published is True
+    assert engine.notify.run(context()).published is True  # a third attempt sends nothing
+    assert len(account.messages(account.report_queue)) == 1
+    assert len(account.messages(account.failure_queue)) == 1
+    assert account.ledger().read_run("run-1").published_topics == {"report", "failure"}

@@ -1,7 +1,9 @@
-"""The DynamoDB ledger: one partition per run holds the run, its targets and its deletions.
+"""The DynamoDB ledger: runs, their targets and deletions, one item per snapshot, and the lease.
 
-Items and access patterns are documented in docs/ARCHITECTURE.md ("Ledger"). Writes are batched
-(25 per BatchWriteItem), reads are paginated Queries on one partition; nothing scans.
+Items, schema versions and access patterns are documented in docs/ARCHITECTURE.md ("Ledger").
+Writes are batched (25 per BatchWriteItem), reads are paginated Queries; nothing scans. Every item
+carries the schema version `v` and named fields; items of every earlier version stay readable
+(v0: positional JSON rows, written before `v` existed).
 """
 
 from __future__ import annotations
@@ -11,15 +13,18 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from botocore.exceptions import ClientError
 
 from rds_snapshot_manager.adapters import error_code
 from rds_snapshot_manager.domain.model import (
+    DRY_RUN_STATUS,
     Deletion,
     Outcome,
     Snapshot,
+    SnapshotStatus,
     SourceRef,
     SourceType,
     TargetOutcome,
@@ -30,31 +35,77 @@ from rds_snapshot_manager.iterables import chunked
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-# The table's keys (ARCHITECTURE.md; Terraform creates the real table): for tests and benchmarks.
+T = TypeVar("T")
+SCHEMA_VERSION = 1
+HISTORY_INDEX = "history"
+# The table's keys and its GSI (ARCHITECTURE.md; Terraform creates the real table): for tests and
+# benchmarks.
 TABLE_KEYS: dict[str, Any] = {
     "KeySchema": [
         {"AttributeName": "pk", "KeyType": "HASH"},
         {"AttributeName": "sk", "KeyType": "RANGE"},
     ],
     "AttributeDefinitions": [
-        {"AttributeName": "pk", "AttributeType": "S"},
-        {"AttributeName": "sk", "AttributeType": "S"},
+        {"AttributeName": name, "AttributeType": "S"}
+        for name in ("pk", "sk", "history_pk", "history_sk")
+    ],
+    "GlobalSecondaryIndexes": [
+        {
+            "IndexName": HISTORY_INDEX,
+            "KeySchema": [
+                {"AttributeName": "history_pk", "KeyType": "HASH"},
+                {"AttributeName": "history_sk", "KeyType": "RANGE"},
+            ],
+            "Projection": {"ProjectionType": "ALL"},
+        }
     ],
 }
 BATCH_SIZE = 25
 MAX_BATCH_ATTEMPTS = 8
 RUN_SK = "RUN"
+RUNS_HISTORY = "RUNS"
+LEASE_KEY = "LEASE"
+SNAPSHOT_SK = "SNAPSHOT"
+SNAPSHOT_DELETED_SK = "DELETED"
 TARGET_PREFIX = "TARGETS#"
 DELETION_PREFIX = "DELETED#"
 PLAN_PREFIX = "PLAN#"
-# Targets, deletions and prune candidates are many and small: 100 rows to an item keeps every
-# step's ledger traffic at a few calls even for thousands of them (items stay far below 400 KB).
+TOPICS = ("report", "failure")
+# Targets, deletions and prune candidates are many and small: up to 100 rows to an item keeps every
+# step's ledger traffic at a few calls even for thousands of them. A chunk's rows are one JSON text
+# of objects (named fields): far cheaper to parse, in Lambda as under moto, than thousands of
+# DynamoDB maps. Every string in a row is cut to FIELD_LIMIT characters (at most 4 KB of UTF-8), and
+# a chunk closes before its JSON passes ITEM_BUDGET_BYTES, so an item stays under 300 KB + 2 KB of
+# keys and counters: far below DynamoDB's 400 KB, whatever the ids, reasons and messages.
 PER_ITEM = 100
-MESSAGE_LIMIT = 1000
+FIELD_LIMIT = 1000
+ITEM_BUDGET_BYTES = 300_000
 
 
 class LedgerError(RuntimeError):
     """The ledger could not be written; the Task fails and the state machine retries it."""
+
+
+class LeaseState(StrEnum):
+    """What the run item says about the run's lease (D5)."""
+
+    HELD = "held"  # this run holds the lease: it may create and delete
+    DENIED = "denied"  # another run held it: this run creates and deletes nothing
+    NOT_NEEDED = "not needed"  # a dry run changes nothing, so it neither takes nor waits for one
+    NONE = ""  # no run item, or one written before leases existed (v0): nothing may be deleted
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """The answer to a lease request: held by this run, or by `holder` until `until` (epoch s)."""
+
+    held: bool
+    holder: str
+    until: int
+
+    @property
+    def state(self) -> LeaseState:
+        return LeaseState.HELD if self.held else LeaseState.DENIED
 
 
 @dataclass
@@ -64,7 +115,11 @@ class RunRecord:
     run_id: str
     started_at: str = ""
     dry_run: bool = False
-    published_at: str = ""
+    published_at: str = ""  # set once every topic the report went to is marked
+    published_topics: set[str] = field(default_factory=set)  # of TOPICS, marked one by one
+    lease: LeaseState = LeaseState.NONE
+    lease_holder: str = ""  # the run that held the lease when this one was denied it
+    lease_until: int = 0
     outcomes: list[TargetOutcome] = field(default_factory=list)
     deletions: list[Deletion] = field(default_factory=list)
     prune_plan: Selection | None = None  # what Create's listing selected for Prune
@@ -74,6 +129,14 @@ def _pk(run_id: str) -> str:
     return f"RUN#{run_id}"
 
 
+def _snapshot_pk(snapshot_id: str) -> str:
+    return f"SNAPSHOT#{snapshot_id}"
+
+
+def _source_history(source: SourceRef) -> str:
+    return f"SOURCE#{source.source_type}#{source.source_id}"
+
+
 def _encode(item: Mapping[str, Any]) -> dict[str, Any]:
     encoded: dict[str, Any] = {}
     for key, value in item.items():
@@ -81,7 +144,7 @@ def _encode(item: Mapping[str, Any]) -> dict[str, Any]:
             encoded[key] = {"BOOL": value}
         elif isinstance(value, int | float):
             encoded[key] = {"N": str(value)}
-        else:
+        elif value is not None:
             encoded[key] = {"S": str(value)}
     return encoded
 
@@ -92,10 +155,15 @@ def _decode(item: Mapping[str, Any]) -> dict[str, Any]:
         if "BOOL" in value:
             decoded[key] = value["BOOL"]
         elif "N" in value:
-            decoded[key] = float(value["N"])
+            number = str(value["N"])
+            decoded[key] = float(number) if any(c in number for c in ".eE") else int(number)
         else:
             decoded[key] = value.get("S", "")
     return decoded
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _unless_condition_failed(write: Callable[[], object]) -> bool:
@@ -109,17 +177,62 @@ def _unless_condition_failed(write: Callable[[], object]) -> bool:
     return True
 
 
-def _outcome_row(o: TargetOutcome) -> list[str]:
-    return [
-        o.source_type or "",
-        o.source_id,
-        o.outcome,
-        o.snapshot_id,
-        o.status,
-        o.reason,
-        o.error_code,
-        o.message[:MESSAGE_LIMIT],
-    ]
+def _named(**fields: Any) -> dict[str, Any]:
+    """A row or item body: empty strings left out (readers default them), strings capped."""
+    return {
+        key: value[:FIELD_LIMIT] if isinstance(value, str) else value
+        for key, value in fields.items()
+        if value != "" and value is not None
+    }
+
+
+def _outcome_row(o: TargetOutcome) -> dict[str, Any]:
+    return _named(
+        source_type=o.source_type or "",
+        source_id=o.source_id,
+        outcome=str(o.outcome),
+        snapshot_id=o.snapshot_id,
+        status=o.status,
+        reason=o.reason,
+        error_code=o.error_code,
+        message=o.message,
+    )
+
+
+def _deletion_row(d: Deletion) -> dict[str, Any]:
+    return _named(
+        source_type=str(d.source.source_type),
+        source_id=d.source.source_id,
+        snapshot_id=d.snapshot_id,
+        deleted=d.deleted,
+        error_code=d.error_code,
+        message=d.message,
+    )
+
+
+def _plan_row(s: Snapshot) -> dict[str, Any]:
+    return _named(
+        source_type=str(s.source.source_type),
+        source_id=s.source.source_id,
+        snapshot_id=s.snapshot_id,
+        status=s.status,
+        created_at=s.created_at.isoformat() if s.created_at else "",
+    )
+
+
+def _row_chunks(rows: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
+    """Rows in order, at most PER_ITEM to a chunk and ITEM_BUDGET_BYTES of JSON; at least one
+    (empty) chunk, so a rewrite with no rows still replaces a longer earlier write."""
+    chunks: list[list[Mapping[str, Any]]] = [[]]
+    size = 0
+    for row in rows:
+        row_size = len(_json(row).encode()) + 1
+        if len(chunks[-1]) >= PER_ITEM or (chunks[-1] and size + row_size > ITEM_BUDGET_BYTES):
+            chunks.append([])
+            size = 0
+        chunks[-1].append(row)
+        size += row_size
+    return chunks
 
 
 class LedgerAdapter:
@@ -131,27 +244,136 @@ class LedgerAdapter:
     def _expires_at(self, now: datetime) -> int:
         return int((now + self._ttl).timestamp())
 
-    # -- writes ----------------------------------------------------------------------------------
-    def start_run(self, run_id: str, started_at: str, dry_run: bool, now: datetime) -> bool:
-        """Records the run once. False when it already exists: this Create is a retry."""
-        item = {
-            "pk": _pk(run_id),
-            "sk": RUN_SK,
-            "run_id": run_id,
-            "started_at": started_at,
-            "dry_run": dry_run,
-            "expires_at": self._expires_at(now),
-        }
+    def _item(self, pk: str, sk: str, now: datetime, **fields: Any) -> dict[str, Any]:
+        return {"pk": pk, "sk": sk, "v": SCHEMA_VERSION, "expires_at": self._expires_at(now)} | (
+            _named(**fields)
+        )
+
+    # -- the lease (one run at a time) -----------------------------------------------------------
+    def acquire_lease(self, run_id: str, now: datetime, seconds: float) -> Lease:
+        """Takes the deployment's lease for `seconds` when it is free, expired, or already this
+        run's (a retried Create keeps it). Otherwise says who holds it, and until when."""
+        until = int(now.timestamp() + seconds)
+        for _ in range(2):  # the holder may release between our write and our read: try again
+            taken = _unless_condition_failed(
+                lambda: self._client.put_item(
+                    TableName=self._table,
+                    Item=_encode(
+                        {
+                            "pk": LEASE_KEY,
+                            "sk": LEASE_KEY,
+                            "v": SCHEMA_VERSION,
+                            "holder": run_id,
+                            "lease_until": until,
+                            "acquired_at": now.isoformat(),
+                            "expires_at": until + 86_400,  # TTL tidies a lease nobody released
+                        }
+                    ),
+                    ConditionExpression=(
+                        "attribute_not_exists(pk) OR lease_until < :now OR holder = :me"
+                    ),
+                    ExpressionAttributeValues=_encode(
+                        {":now": int(now.timestamp()), ":me": run_id}
+                    ),
+                )
+            )
+            if taken:
+                return Lease(True, run_id, until)
+            current = self._client.get_item(
+                TableName=self._table,
+                Key=_encode({"pk": LEASE_KEY, "sk": LEASE_KEY}),
+                ConsistentRead=True,
+            ).get("Item")
+            if current:
+                held = _decode(current)
+                return Lease(False, str(held.get("holder", "")), int(held.get("lease_until", 0)))
+        return Lease(False, "", 0)  # released and taken again in between: another run is on
+
+    def release_lease(self, run_id: str) -> bool:
+        """Frees the lease if this run still holds it. False when it does not (already released,
+        or expired and taken over), which is fine: the lease was not ours to free."""
         return _unless_condition_failed(
+            lambda: self._client.delete_item(
+                TableName=self._table,
+                Key=_encode({"pk": LEASE_KEY, "sk": LEASE_KEY}),
+                ConditionExpression="holder = :me",
+                ExpressionAttributeValues=_encode({":me": run_id}),
+            )
+        )
+
+    # -- writes ----------------------------------------------------------------------------------
+    def start_run(
+        self,
+        run_id: str,
+        started_at: str,
+        dry_run: bool,
+        now: datetime,
+        lease: Lease | None = None,
+    ) -> bool:
+        """Records the run once, with its lease decision. False when it already exists: this
+        Create is a retry (its lease decision is then brought up to date)."""
+        state = lease.state if lease else LeaseState.NOT_NEEDED if dry_run else LeaseState.NONE
+        lease_fields = {
+            "lease": str(state),
+            "lease_holder": "" if lease is None or lease.held else lease.holder,
+            "lease_until": lease.until if lease else None,
+        }
+        item = self._item(
+            _pk(run_id),
+            RUN_SK,
+            now,
+            run_id=run_id,
+            started_at=started_at,
+            dry_run=dry_run,
+            history_pk=RUNS_HISTORY,
+            history_sk=started_at,
+            **lease_fields,
+        )
+        first = _unless_condition_failed(
             lambda: self._client.put_item(
                 TableName=self._table,
                 Item=_encode(item),
                 ConditionExpression="attribute_not_exists(pk)",
             )
         )
+        if not first and lease is not None:
+            values = _named(**lease_fields)
+            self._client.update_item(
+                TableName=self._table,
+                Key=_encode({"pk": _pk(run_id), "sk": RUN_SK}),
+                UpdateExpression="SET "
+                + ", ".join(f"{name} = :{name}" for name in values)
+                + (" REMOVE lease_holder" if "lease_holder" not in values else ""),
+                ExpressionAttributeValues=_encode({f":{k}": v for k, v in values.items()}),
+            )
+        return first
+
+    def mark_topic_published(self, run_id: str, topic: str, status: str, now: datetime) -> bool:
+        """Notes that the report went to `topic` (one of TOPICS), with the run's status. False
+        when an earlier attempt already marked it, so a retry publishes only what is missing."""
+        marker = f"published_{topic}_at"
+        return _unless_condition_failed(
+            lambda: self._client.update_item(
+                TableName=self._table,
+                Key=_encode({"pk": _pk(run_id), "sk": RUN_SK}),
+                UpdateExpression=(
+                    f"SET {marker} = :t, run_status = :s, v = if_not_exists(v, :v),"
+                    " expires_at = if_not_exists(expires_at, :e)"
+                ),
+                ConditionExpression=f"attribute_not_exists({marker})",
+                ExpressionAttributeValues=_encode(
+                    {
+                        ":t": now.isoformat(),
+                        ":s": status,
+                        ":v": SCHEMA_VERSION,
+                        ":e": self._expires_at(now),
+                    }
+                ),
+            )
+        )
 
     def mark_published(self, run_id: str, now: datetime) -> bool:
-        """Notes that the report went out. False when an earlier attempt already did."""
+        """Notes that the report went out to every topic. False when an earlier attempt did."""
         return _unless_condition_failed(
             lambda: self._client.update_item(
                 TableName=self._table,
@@ -167,58 +389,105 @@ class LedgerAdapter:
         )
 
     def record_outcomes(
-        self, run_id: str, outcomes: Sequence[TargetOutcome], now: datetime
+        self,
+        run_id: str,
+        outcomes: Sequence[TargetOutcome],
+        now: datetime,
+        *,
+        changed: Iterable[TargetOutcome] = (),
+        run_started_at: datetime | None = None,
     ) -> None:
-        """All of the run's target outcomes, one row per target, 100 to an item. Re-recording (a
-        retried Create, or Check's status update) rewrites the set."""
-        self._put_chunks(
-            run_id,
-            TARGET_PREFIX,
-            [_outcome_row(o) for o in outcomes],
+        """All of the run's target outcomes, one row per target, up to 100 to an item.
+        Re-recording (a retried Create, or Check's status update) rewrites the set.
+
+        `changed` are the outcomes whose snapshot's own item (pk `SNAPSHOT#<id>`) is written too,
+        in the same batches: Create passes what it created, Check what settled. The snapshot's
+        `created_at` is the run's start (`run_started_at`), the time in its id."""
+        created_at = (run_started_at or now).isoformat()
+        snapshot_items = [
+            self._snapshot_item(run_id, o, created_at, now)
+            for o in changed
+            if o.snapshot_id and o.source_type is not None and o.status != DRY_RUN_STATUS
+        ]
+        self._put_all([*self._chunk_items(run_id, TARGET_PREFIX, outcomes, _outcome_row, now),
+                       *snapshot_items])  # fmt: skip
+
+    def _snapshot_item(
+        self, run_id: str, o: TargetOutcome, created_at: str, now: datetime
+    ) -> dict[str, Any]:
+        source = SourceRef(o.source_type or SourceType.INSTANCE, o.source_id)
+        failed = o.outcome is Outcome.FAILED
+        return self._item(
+            _snapshot_pk(o.snapshot_id),
+            SNAPSHOT_SK,
             now,
+            snapshot_id=o.snapshot_id,
+            source_id=o.source_id,
+            source_type=str(source.source_type),
+            status=str(SnapshotStatus.FAILED) if failed else o.status,
+            created_by_run=run_id,
+            created_at=created_at,
+            available_at=now.isoformat() if o.status == SnapshotStatus.AVAILABLE else "",
+            error_code=o.error_code if failed else "",
+            message=o.message if failed else "",
+            history_pk=_source_history(source),
+            history_sk=created_at,
         )
 
-    def record_deletions(self, run_id: str, deletions: Sequence[Deletion], now: datetime) -> None:
-        """Prune's results, 100 to an item; a retried Prune overwrites the same items."""
-        self._put_chunks(
-            run_id,
-            DELETION_PREFIX,
-            [
-                [
-                    d.source.source_type,
-                    d.source.source_id,
-                    d.snapshot_id,
-                    d.deleted,
-                    d.error_code,
-                    d.message,
-                ]
-                for d in deletions
-            ],
-            now,
-        )
+    def record_deletions(
+        self, run_id: str, deletions: Sequence[Deletion], now: datetime, *, dry_run: bool = False
+    ) -> None:
+        """Prune's results, up to 100 to an item; a retried Prune overwrites the same items. Each
+        snapshot really deleted also gets its deletion item (pk `SNAPSHOT#<id>`, sk `DELETED`)."""
+        deleted_items = [
+            self._item(
+                _snapshot_pk(d.snapshot_id),
+                SNAPSHOT_DELETED_SK,
+                now,
+                snapshot_id=d.snapshot_id,
+                source_id=d.source.source_id,
+                source_type=str(d.source.source_type),
+                status="deleted",
+                deleted_by_run=run_id,
+                deleted_at=now.isoformat(),
+                history_pk=_source_history(d.source),
+                history_sk=now.isoformat(),
+            )
+            for d in deletions
+            if d.deleted and not dry_run
+        ]
+        self._put_all([*self._chunk_items(run_id, DELETION_PREFIX, deletions, _deletion_row, now),
+                       *deleted_items])  # fmt: skip
 
     def record_prune_plan(self, run_id: str, plan: Selection, now: datetime) -> None:
         """Create's selection for Prune, so Prune need not list every snapshot again."""
-        rows = [[s.source.source_type, s.source.source_id, s.snapshot_id] for s in plan.expired]
-        self._put_chunks(run_id, PLAN_PREFIX, rows, now, kept=plan.kept)
-
-    def _put_chunks(
-        self, run_id: str, prefix: str, rows: Sequence[list[Any]], now: datetime, **first: Any
-    ) -> None:
-        """Rows 100 to an item under `<prefix><index>`; the first item counts the items, so a
-        rewrite with fewer rows leaves no stale item that a reader would take for current."""
-        chunks = list(chunked(rows, PER_ITEM)) or [[]]
         self._put_all(
-            {
-                "pk": _pk(run_id),
-                "sk": f"{prefix}{index:05d}",
-                "rows": json.dumps(chunk, separators=(",", ":")),
-                "updated_at": now.isoformat(),
-                "expires_at": self._expires_at(now),
-                **({"chunks": len(chunks), **first} if index == 0 else {}),
-            }
-            for index, chunk in enumerate(chunks)
+            self._chunk_items(run_id, PLAN_PREFIX, plan.expired, _plan_row, now, kept=plan.kept)
         )
+
+    def _chunk_items(
+        self,
+        run_id: str,
+        prefix: str,
+        entries: Sequence[T],
+        row: Callable[[T], dict[str, Any]],
+        now: datetime,
+        **first: Any,
+    ) -> list[dict[str, Any]]:
+        """Rows under `<prefix><index>`; the first item counts the items, so a rewrite with fewer
+        rows leaves no stale item that a reader would take for current."""
+        chunks = _row_chunks([row(entry) for entry in entries])
+        return [
+            self._item(
+                _pk(run_id),
+                f"{prefix}{index:05d}",
+                now,
+                updated_at=now.isoformat(),
+                **({"chunks": len(chunks), **first} if index == 0 else {}),
+            )
+            | {"rows": _json(chunk)}  # not capped: its strings are, row by row
+            for index, chunk in enumerate(chunks)
+        ]
 
     def _put_all(self, items: Iterable[Mapping[str, Any]]) -> None:
         for batch in chunked(items, BATCH_SIZE):
@@ -243,6 +512,18 @@ class LedgerAdapter:
         if prefix:
             condition += " AND begins_with(sk, :prefix)"
             values[":prefix"] = prefix
+        return self._query_run(run_id, condition, values)
+
+    def read_plan_and_lease(self, run_id: str) -> RunRecord:
+        """The run item (its lease) and the prune plan, in one Query: `PLAN#…` and `RUN` are
+        neighbours in the partition's sort order (DELETED# < PLAN# < RUN < TARGETS#)."""
+        return self._query_run(
+            run_id,
+            "pk = :pk AND sk BETWEEN :plan AND :run",
+            {":pk": _pk(run_id), ":plan": PLAN_PREFIX, ":run": RUN_SK},
+        )
+
+    def _query_run(self, run_id: str, condition: str, values: Mapping[str, Any]) -> RunRecord:
         pages = self._client.get_paginator("query").paginate(
             TableName=self._table,
             KeyConditionExpression=condition,
@@ -252,43 +533,89 @@ class LedgerAdapter:
         chunks: dict[str, int] = {}
         for page in pages:
             for raw in page.get("Items", []):
-                self._add(record, _decode(raw), chunks)
+                _add(record, _decode(raw), chunks)
         return record
 
-    @staticmethod
-    def _add(record: RunRecord, item: Mapping[str, Any], chunks: dict[str, int]) -> None:
-        sk = str(item["sk"])
-        if sk == RUN_SK:
-            record.started_at = str(item.get("started_at", ""))
-            record.dry_run = bool(item.get("dry_run", False))
-            record.published_at = str(item.get("published_at", ""))
-            return
-        prefix, _, index = sk.rpartition("#")
-        prefix += "#"
-        if index == "00000":  # sort keys ascend, so the first item of each kind comes first
-            chunks[prefix] = int(item.get("chunks", 1))
-        if int(index) >= chunks.get(prefix, 0):
-            return  # left over from an earlier, longer write of the same kind
-        rows = json.loads(item["rows"])
-        if prefix == TARGET_PREFIX:
-            record.outcomes.extend(
-                TargetOutcome(
-                    source_id, SourceType(kind) if kind else None, Outcome(outcome),
-                    snapshot_id, status, reason, code, message,
-                )
-                for kind, source_id, outcome, snapshot_id, status, reason, code, message in rows
-            )  # fmt: skip
-        elif prefix == DELETION_PREFIX:
-            record.deletions.extend(
-                Deletion(
-                    snapshot_id, SourceRef(SourceType(kind), source_id), deleted, code, message
-                )
-                for kind, source_id, snapshot_id, deleted, code, message in rows
+
+def _add(record: RunRecord, item: Mapping[str, Any], chunks: dict[str, int]) -> None:
+    sk = str(item["sk"])
+    if sk == RUN_SK:
+        _add_run(record, item)
+        return
+    prefix, _, index = sk.rpartition("#")
+    prefix += "#"
+    if index == "00000":  # sort keys ascend, so the first item of each kind comes first
+        chunks[prefix] = int(item.get("chunks", 1))
+    if int(index) >= chunks.get(prefix, 0):
+        return  # left over from an earlier, longer write of the same kind
+    rows = _rows(item)
+    if prefix == TARGET_PREFIX:
+        record.outcomes.extend(_outcome(row) for row in rows)
+    elif prefix == DELETION_PREFIX:
+        record.deletions.extend(
+            Deletion(
+                row["snapshot_id"],
+                SourceRef(SourceType(row["source_type"]), row["source_id"]),
+                bool(row.get("deleted", False)),
+                row.get("error_code", ""),
+                row.get("message", ""),
             )
-        elif prefix == PLAN_PREFIX:
-            if record.prune_plan is None:  # the first item, which alone holds `kept`
-                record.prune_plan = Selection([], int(item.get("kept", 0)))
-            record.prune_plan.expired.extend(
-                Snapshot(snapshot_id, SourceRef(SourceType(kind), source_id), "available", None)
-                for kind, source_id, snapshot_id in rows
+            for row in rows
+        )
+    elif prefix == PLAN_PREFIX:
+        if record.prune_plan is None:  # the first item, which alone holds `kept`
+            record.prune_plan = Selection([], int(item.get("kept", 0)))
+        record.prune_plan.expired.extend(
+            Snapshot(
+                row["snapshot_id"],
+                SourceRef(SourceType(row["source_type"]), row["source_id"]),
+                row.get("status", "available"),
+                datetime.fromisoformat(row["created_at"]) if row.get("created_at") else None,
             )
+            for row in rows
+        )
+
+
+def _add_run(record: RunRecord, item: Mapping[str, Any]) -> None:
+    record.started_at = str(item.get("started_at", ""))
+    record.dry_run = bool(item.get("dry_run", False))
+    record.published_at = str(item.get("published_at", ""))
+    record.published_topics = {t for t in TOPICS if item.get(f"published_{t}_at")}
+    if record.published_at:  # v0 marked the report published once, after every topic
+        record.published_topics = set(TOPICS)
+    record.lease = LeaseState(item.get("lease", ""))
+    record.lease_holder = str(item.get("lease_holder", ""))
+    record.lease_until = int(item.get("lease_until", 0))
+
+
+# Field order of v0's positional rows, per kind (read-only: v0 is never written again).
+_V0_FIELDS = {
+    TARGET_PREFIX: ("source_type", "source_id", "outcome", "snapshot_id", "status", "reason",
+                    "error_code", "message"),
+    DELETION_PREFIX: ("source_type", "source_id", "snapshot_id", "deleted", "error_code",
+                      "message"),
+    PLAN_PREFIX: ("source_type", "source_id", "snapshot_id"),
+}  # fmt: skip
+
+
+def _rows(item: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A chunk item's rows as named fields, whatever the item's schema version."""
+    rows: list[Any] = json.loads(item["rows"])
+    if int(item.get("v", 0)) >= 1:
+        return rows
+    fields = _V0_FIELDS[str(item["sk"]).rpartition("#")[0] + "#"]
+    return [dict(zip(fields, row, strict=True)) for row in rows]
+
+
+def _outcome(row: Mapping[str, Any]) -> TargetOutcome:
+    kind = row.get("source_type", "")
+    return TargetOutcome(
+        row["source_id"],
+        SourceType(kind) if kind else None,
+        Outcome(row["outcome"]),
+        row.get("snapshot_id", ""),
+        row.get("status", ""),
+        row.get("reason", ""),
+        row.get("error_code", ""),
+        row.get("message", ""),
+    )

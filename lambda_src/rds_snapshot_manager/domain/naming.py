@@ -1,12 +1,14 @@
-"""Snapshot identifiers: valid for RDS, length-limited, deterministic per (name, run, source)."""
+"""Snapshot identifiers: valid for RDS, length-limited, deterministic per (name, run, source), and
+starting with the deployment's ownership prefix (docs/ARCHITECTURE.md, "Ownership")."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from datetime import datetime
 
-from rds_snapshot_manager.domain.model import SourceRef, SourceType
+from rds_snapshot_manager.domain.model import Snapshot, SourceRef, SourceType
 
 MAX_LENGTH = {SourceType.INSTANCE: 255, SourceType.CLUSTER: 63}
 HASH_LENGTH = 8
@@ -15,8 +17,23 @@ _HYPHENS = re.compile(r"-{2,}")
 VALID_ID = re.compile(r"^[a-zA-Z](?:[a-zA-Z0-9]|-(?=[a-zA-Z0-9]))*$")
 
 
+@functools.cache
+def ownership_prefix(name: str) -> str:
+    """`rsm-<first 8 hex of sha256(name)>-`: every snapshot this deployment creates starts with it
+    (Terraform's `local.snapshot_id_prefix`, and the IAM resource pattern, compute the same)."""
+    return f"rsm-{hashlib.sha256(name.encode()).hexdigest()[:HASH_LENGTH]}-"
+
+
+def is_ours(snapshot: Snapshot, name: str) -> bool:
+    """The ownership rule: a (manual) snapshot is this deployment's iff its id starts with the
+    deployment's prefix AND it carries `ManagedBy = name`. A person's copy made with CopyTags has
+    the tag but not the prefix; an older version's snapshot has the tag but not the prefix."""
+    return snapshot.managed_by == name and snapshot.snapshot_id.startswith(ownership_prefix(name))
+
+
 def snapshot_id(name: str, run_id: str, source: SourceRef, run_time: datetime) -> str:
-    """`<source>-<yyyymmddHHMM>-<hash of name, run and source>`, the source part cut to fit.
+    """`<prefix><source>-<yyyymmddHHMM>-<hash of name, run and source>`, the source part cut so the
+    whole fits (255 characters for an instance snapshot, 63 for a cluster snapshot).
 
     The hash makes ids distinct across deployments sharing an account and across runs, and the
     same for a retried step of the same run, so a retry meets its own snapshot.
@@ -24,10 +41,11 @@ def snapshot_id(name: str, run_id: str, source: SourceRef, run_time: datetime) -
     digest = hashlib.sha256(
         "\n".join((name, run_id, source.source_type, source.source_id)).encode()
     ).hexdigest()[:HASH_LENGTH]
-    suffix = f"-{run_time:%Y%m%d%H%M}-{digest}"
-    stem = _sanitise(source.source_id)
-    stem = stem[: MAX_LENGTH[source.source_type] - len(suffix)].rstrip("-")
-    return stem + suffix
+    prefix = ownership_prefix(name)
+    suffix = f"{run_time:%Y%m%d%H%M}-{digest}"
+    room = MAX_LENGTH[source.source_type] - len(prefix) - len(suffix) - 1
+    stem = _sanitise(source.source_id)[:room].strip("-")
+    return prefix + (f"{stem}-" if stem else "") + suffix
 
 
 def is_valid_snapshot_id(value: str, source_type: SourceType) -> bool:
@@ -35,7 +53,5 @@ def is_valid_snapshot_id(value: str, source_type: SourceType) -> bool:
 
 
 def _sanitise(source_id: str) -> str:
-    stem = _HYPHENS.sub("-", _INVALID.sub("-", source_id.lower())).strip("-")
-    if not stem or not stem[0].isalpha():
-        stem = f"s-{stem}".rstrip("-")
-    return stem
+    """Lowercase letters, digits and single hyphens; the prefix already starts with a letter."""
+    return _HYPHENS.sub("-", _INVALID.sub("-", source_id.lower())).strip("-")

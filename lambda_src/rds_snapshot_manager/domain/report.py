@@ -100,6 +100,8 @@ def email_text(report: Mapping[str, Any]) -> str:
         f"rds-snapshot-manager run {report['run_id']}: {report['status']}{dry}",
         ", ".join(f"{name.replace('_', ' ')} {counts[name]}" for name in LISTS),
     ]
+    if "reason" in report:  # a SKIPPED run says why
+        lines += ["", str(report["reason"])]
     if "error" in report:
         error = report["error"]
         lines += ["", f"The run failed: {error.get('Error', '')}: {error.get('Cause', '')}"]

@@ -78,7 +78,13 @@ class CheckService:
             )
         outcomes = [settled.get(o.key, o) for o in outcomes]
         if settled:
-            self._ledger.record_outcomes(ctx.run_id, outcomes, ctx.now)
+            self._ledger.record_outcomes(
+                ctx.run_id,
+                outcomes,
+                ctx.now,
+                changed=settled.values(),
+                run_started_at=ctx.started_at,
+            )
         counts: Counter[str] = Counter(
             counted for o in outcomes if (counted := self._status_of(o)) is not None
         )

@@ -27,7 +27,7 @@ from rds_snapshot_manager.domain.model import (
     SourceType,
     TargetOutcome,
 )
-from rds_snapshot_manager.domain.naming import snapshot_id
+from rds_snapshot_manager.domain.naming import is_ours, snapshot_id
 from rds_snapshot_manager.domain.retention import select_expired
 from rds_snapshot_manager.domain.targets import (
     TargetRequest,
@@ -38,6 +38,10 @@ from rds_snapshot_manager.services.concurrency import run_bounded
 from rds_snapshot_manager.services.prune import retention_policy
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
+
+# The lease lasts as long as an execution can (the state machine's timeout is the wait timeout
+# plus 3,600 s), plus 300 s: a crashed run blocks the next one no longer than that.
+LEASE_BEYOND_WAIT_SECONDS = 3600 + 300
 
 
 @dataclass
@@ -84,8 +88,23 @@ class CreateService:
 
     def run(self, ctx: RunContext) -> CreateResult:
         settings = self._settings
-        if not self._ledger.start_run(ctx.run_id, ctx.started_at.isoformat(), ctx.dry_run, ctx.now):
+        # One run at a time (D5): a dry run changes nothing, so it neither needs nor blocks one.
+        lease = (
+            None
+            if ctx.dry_run
+            else self._ledger.acquire_lease(
+                ctx.run_id, ctx.now, settings.wait_timeout_seconds + LEASE_BEYOND_WAIT_SECONDS
+            )
+        )
+        started_at = ctx.started_at.isoformat()
+        if not self._ledger.start_run(ctx.run_id, started_at, ctx.dry_run, ctx.now, lease):
             logs.decision(ctx.run_id, "-", "create", "retry of a started run")
+        if lease is not None and not lease.held:
+            logs.decision(
+                ctx.run_id, "-", "create", "skipped: another run holds the lease",
+                holder=lease.holder, lease_until=lease.until,
+            )  # fmt: skip
+            return CreateResult([], ctx.dry_run, 0)
         listed, file_failures = self._listed_ids(ctx)
         resolution = resolve_targets(
             TargetRequest(
@@ -120,7 +139,9 @@ class CreateService:
         outcomes += batch.results
         for outcome in outcomes:
             self._log(ctx, outcome)
-        self._ledger.record_outcomes(ctx.run_id, outcomes, ctx.now)
+        self._ledger.record_outcomes(
+            ctx.run_id, outcomes, ctx.now, changed=outcomes, run_started_at=ctx.started_at
+        )
         return CreateResult(outcomes, ctx.dry_run, batch.max_in_flight)
 
     def _listed_ids(self, ctx: RunContext) -> tuple[list[str], list[TargetOutcome]]:
@@ -141,8 +162,8 @@ class CreateService:
         for kind in kinds:
             for snapshot in self._rds.manual_snapshots(kind):
                 inventory.counts[kind] += 1
-                if snapshot.managed_by != self._settings.name:
-                    continue
+                if not is_ours(snapshot, self._settings.name):
+                    continue  # a person's copy or an older version's snapshot is no backup of ours
                 if keep_managed:
                     inventory.managed.append(snapshot)
                 source = snapshot.source

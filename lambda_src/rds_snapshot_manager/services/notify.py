@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from rds_snapshot_manager import logs
-from rds_snapshot_manager.adapters.ledger import LedgerAdapter
+from rds_snapshot_manager.adapters.ledger import LeaseState, LedgerAdapter, RunRecord
 from rds_snapshot_manager.adapters.notifier import Notifier, PublishFailedError
 from rds_snapshot_manager.domain.report import RunSummary, build_report, sns_message
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
+
+# The status of a run that did not get the lease (D5); its report goes to the report topic only.
+SKIPPED = "SKIPPED"
 
 
 @dataclass(frozen=True)
@@ -33,6 +37,10 @@ class NotifyService:
 
     def run(self, ctx: RunContext) -> NotifyResult:
         record = self._ledger.read_run(ctx.run_id)
+        if record.lease in (LeaseState.HELD, LeaseState.NONE):
+            # Create, Check and Prune are over: the next run may start. Conditional on the holder,
+            # so a retry, or a run that never got the lease, frees nothing of another run's.
+            self._ledger.release_lease(ctx.run_id)
         report = build_report(
             RunSummary(
                 run_id=ctx.run_id,
@@ -42,18 +50,27 @@ class NotifyService:
                 error=ctx.error,
             )
         )
+        if record.lease is LeaseState.DENIED and not ctx.error:
+            report["status"] = SKIPPED
+            report["reason"] = skipped_reason(record)
         status = report["status"]
-        if record.published_at:  # a retried Notify: the report already went out
+        if record.published_at:  # a retried Notify: the report already went out everywhere
             logs.decision(ctx.run_id, "-", "notify", "already published", status=status)
             return NotifyResult(status, True)
         body = sns_message(report)
         subject = f"{self._settings.name} run {ctx.run_id}: {status}"
-        topics = [self._settings.report_topic_arn]
-        if status != "OK":
-            topics.append(self._settings.failure_topic_arn)
+        topics = {"report": self._settings.report_topic_arn}
+        if status not in ("OK", SKIPPED):
+            topics["failure"] = self._settings.failure_topic_arn
+        # Each topic is marked once its publish succeeded, so a retry after a partial publish
+        # sends only what is missing. Only a crash between SNS's answer and the mark repeats one.
+        missing = {
+            topic: arn for topic, arn in topics.items() if topic not in record.published_topics
+        }
         try:
-            for topic in topics:
-                self._notifier.publish(topic, subject, body)
+            for topic, arn in missing.items():
+                self._notifier.publish(arn, subject, body)
+                self._ledger.mark_topic_published(ctx.run_id, topic, status, ctx.now)
         except PublishFailedError as error:
             # The report must not be lost: it goes to the log, and the Task fails so the state
             # machine retries Notify (and, once retries are spent, the execution fails visibly).
@@ -68,5 +85,17 @@ class NotifyService:
             )
             raise
         self._ledger.mark_published(ctx.run_id, ctx.now)
-        logs.decision(ctx.run_id, "-", "notify", "published", status=status, topics=len(topics))
+        logs.decision(ctx.run_id, "-", "notify", "published", status=status, topics=len(missing))
         return NotifyResult(status, True, len(body.encode()))
+
+
+def skipped_reason(record: RunRecord) -> str:
+    """Why a run without the lease did nothing (D5: the report's top-level `reason`)."""
+    until = (
+        datetime.fromtimestamp(record.lease_until, UTC).isoformat() if record.lease_until else ""
+    )
+    holder = f"run {record.lease_holder}" if record.lease_holder else "another run"
+    return (
+        f"{holder} held the lease" + (f" until {until}" if until else "")
+        + "; only one run at a time may create or delete snapshots, so this run changed nothing"
+    )  # fmt: skip

@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from rds_snapshot_manager import logs
-from rds_snapshot_manager.adapters.ledger import PLAN_PREFIX, LedgerAdapter
+from rds_snapshot_manager.adapters.ledger import LeaseState, LedgerAdapter
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Deletion, Snapshot, SourceType
+from rds_snapshot_manager.domain.naming import is_ours
 from rds_snapshot_manager.domain.retention import RetentionPolicy, Selection, select_expired
 from rds_snapshot_manager.services.concurrency import run_bounded
 from rds_snapshot_manager.services.run import RunContext
@@ -45,8 +46,17 @@ class PruneService:
         if not self._settings.delete_old_snapshots:
             logs.decision(ctx.run_id, "-", "prune", "disabled by delete_old_snapshots")
             return PruneResult([], 0, 0)
-        plan = self._ledger.read_run(ctx.run_id, prefix=PLAN_PREFIX).prune_plan
-        if plan is None:  # Create planned nothing (Prune invoked on its own): list and select here
+        record = self._ledger.read_plan_and_lease(ctx.run_id)
+        if record.lease not in (LeaseState.HELD, LeaseState.NOT_NEEDED):
+            # Another run held the lease (or no Create of this version started the run): this
+            # run deletes nothing, and does not list or select either.
+            logs.decision(
+                ctx.run_id, "-", "prune", "skipped: this run does not hold the lease",
+                lease=str(record.lease) or "none", holder=record.lease_holder,
+            )  # fmt: skip
+            return PruneResult([], 0, 0)
+        plan = record.prune_plan
+        if plan is None:  # Create planned nothing (e.g. deletion switched on mid-run): select here
             plan = self._plan(ctx)
         batch = run_bounded(
             lambda snapshot: self._delete(ctx, snapshot),
@@ -64,7 +74,7 @@ class PruneService:
                 dry_run=ctx.dry_run,
                 error_message=deletion.message,
             )
-        self._ledger.record_deletions(ctx.run_id, batch.results, ctx.now)
+        self._ledger.record_deletions(ctx.run_id, batch.results, ctx.now, dry_run=ctx.dry_run)
         return PruneResult(batch.results, plan.kept, batch.max_in_flight)
 
     def _plan(self, ctx: RunContext) -> Selection:
@@ -74,7 +84,7 @@ class PruneService:
             snapshot
             for kind in SourceType
             for snapshot in self._rds.manual_snapshots(kind)
-            if snapshot.managed_by == policy.managed_by
+            if is_ours(snapshot, policy.managed_by)
         ]
         return select_expired(managed, policy, ctx.now)
 
