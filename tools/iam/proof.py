@@ -1,0 +1,52 @@
+"""Check a role's policies against the expected and forbidden cases; keep a printable ledger.
+
+Shared by tests/iam (rendered policies) and tests/integration/test_iam_requests.py (deployed ones).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from tools.iam.requests import Call, Case, Deployment, Outcome, decide
+
+# Every decision the session made, printed at its end (tests/iam/conftest.py and
+# tests/integration/conftest.py print them), and their counts.
+DECISIONS: list[str] = []
+TALLY: Counter[str] = Counter()
+
+
+def note(kind: str, where: str, role: str, description: str, outcome: Outcome) -> None:
+    verdict = "ALLOWED" if outcome.allowed else "DENIED"
+    call = outcome.call
+    DECISIONS.append(
+        f"{kind:<9} {verdict:<7} {where} {role}: {description} "
+        f"[{call.service}:{call.operation}] -> {outcome.describe()}"
+    )
+
+
+class WrongDecisionError(AssertionError):
+    pass
+
+
+def check_case(
+    case: Case, deployment: Deployment, policies: Sequence[Mapping[str, Any]], where: str
+) -> Outcome | None:
+    """Evaluate one case; returns the outcome when it was decided wrongly by a module that does not
+    implement the issue-9 design and the case is one of its known gaps (the caller marks XFAIL);
+    raises WrongDecisionError when decided wrongly otherwise."""
+    call: Call = case.call(deployment)
+    outcome = decide(policies, deployment, call)
+    kind = "required" if case.allowed else "forbidden"
+    note(kind, where, case.role, case.description, outcome)
+    if outcome.allowed == case.allowed:
+        TALLY["allowed" if case.allowed else "denied"] += 1
+        return None
+    if case.gap and not deployment.issue9_iam:
+        TALLY["gap"] += 1
+        return outcome
+    expected = "allowed" if case.allowed else "denied"
+    raise WrongDecisionError(
+        f"{where} {case.role}: {case.description} must be {expected}, but: {outcome.describe()}"
+    )
