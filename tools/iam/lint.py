@@ -6,10 +6,10 @@ Runs in .venv-tools (parliament is installed there, beside checkov): standard li
 
 POLICIES_JSON is what ``python -m tools.iam.render`` writes. Each statement is linted as a policy
 of its own, so every finding names its statement's Sid, and the allow-list (a committed JSON list
-of ``{"issue", "sid", "actions", "reason"}``) accepts findings by issue, Sid and the actions the
-finding names, never by configuration. Trust policies are not linted: parliament 1.6 lints identity
-policies only (a trust policy has no Resource, which it reports as MALFORMED); tests/iam checks
-their shape instead.
+of ``{"issue", "sid" (optional: any statement), "actions", "reason"}``) accepts findings by issue,
+Sid and the actions the finding names, never by configuration. Trust policies are not linted:
+parliament 1.6 lints identity policies only (a trust policy has no Resource, which it reports as
+MALFORMED); tests/iam checks their shape instead.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def accepted_by(finding: dict[str, Any], allowlist: list[dict[str, Any]]) -> dic
     for entry in allowlist:
         if (
             entry["issue"] == finding["issue"]
-            and entry["sid"] == finding["sid"]
+            and entry.get("sid", finding["sid"]) == finding["sid"]
             and set(finding["actions"]) <= set(entry.get("actions", []))
         ):
             return entry

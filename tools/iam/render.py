@@ -29,7 +29,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[2]
-MODULE = REPO / "modules" / "rds-snapshot-manager"
+# RSM_IAM_MODULE: prove another copy of the module (e.g. a branch's) without checking it out here.
+MODULE = Path(
+    os.environ.get("RSM_IAM_MODULE") or REPO / "modules" / "rds-snapshot-manager"
+).resolve()
 TERRAFORM = REPO / ".venv" / "bin" / "terraform"
 WORK = REPO / ".tools" / "iam" / "render"
 # Run sources must be local paths relative to the root directory.
@@ -44,6 +47,8 @@ KMS_KEY = f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-5
 # Provider 3.39 (the offline mirror) accepts at most python3.8 client-side; policies don't depend
 # on the runtime.
 BASE_VARIABLES: dict[str, Any] = {"name": NAME, "lambda_runtime": "python3.8"}
+# Set only where the module has the variable (issue 9 adds it to admit python3.8 on purpose).
+IF_DECLARED: dict[str, Any] = {"allow_emulator_runtime": True}
 
 
 @dataclass(frozen=True)
@@ -221,8 +226,10 @@ def _test_files(
 ) -> dict[str, str]:
     """One file per configuration: runs of one file share a state, files do not."""
     files = {}
+    declared = module_variables()
+    base = {**BASE_VARIABLES, **{k: v for k, v in IF_DECLARED.items() if k in declared}}
     for configuration in configurations:
-        variables = {**BASE_VARIABLES, **configuration.variables}
+        variables = {**base, **configuration.variables}
         lines = "\n".join(f"    {key} = {_hcl(value)}" for key, value in variables.items())
         files[f"{configuration.key}.tftest.hcl"] = (
             f'{HEADER}\nrun "{configuration.key}" {{\n  command = {command}\n'
@@ -271,12 +278,12 @@ def _run_tests(files: dict[str, str]) -> dict[str, dict[str, Any]]:
         message = json.loads(line)
         if message.get("type") in ("test_plan", "test_state"):
             plans[message["@testrun"]] = message[message["type"]]
-        elif message.get("@level") == "error" or message.get("type") == "diagnostic":
-            failures.append(str(message.get("@message")))
+        elif message.get("@level") == "error":
+            diagnostic = message.get("diagnostic") or {}
+            where = message.get("@testrun", "")
+            failures.append(f"{where}: {message['@message']}: {diagnostic.get('detail', '')}")
     if result.returncode != 0 or failures:
-        raise RenderError(
-            "terraform test failed:\n" + "\n".join(failures) + result.stderr + result.stdout[-4000:]
-        )
+        raise RenderError("terraform test failed:\n" + "\n".join(failures) + result.stderr)
     return plans
 
 
