@@ -6,7 +6,7 @@ Shared by tests/iam (rendered policies) and tests/integration/test_iam_requests.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from tools.iam.requests import Call, Case, Deployment, Outcome, decide
@@ -50,3 +50,21 @@ def check_case(
     raise WrongDecisionError(
         f"{where} {case.role}: {case.description} must be {expected}, but: {outcome.describe()}"
     )
+
+
+COUNT_LABELS = {
+    "policies": "policies rendered",
+    "linted": "permission policies linted by parliament",
+    "allowed": "required requests evaluated allowed",
+    "denied": "forbidden requests denied",
+    "recorded allowed": "recorded calls of deployed functions evaluated allowed",
+    "gap": "decided wrongly by this module (known issue-9 gaps, XFAIL)",
+}
+
+
+def write_report(write: Callable[[str], None]) -> None:
+    """Every decision of the session, then the counts (the issue's resolving note quotes them)."""
+    for line in DECISIONS:
+        write(line)
+    counts = [f"{TALLY[key]} {label}" for key, label in COUNT_LABELS.items() if key in TALLY]
+    write("IAM proof counts: " + "; ".join(counts))
