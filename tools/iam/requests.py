@@ -353,7 +353,7 @@ class Case:
     description: str
     allowed: bool
     call: Callable[[Deployment], Call]
-    applies: Callable[[Deployment], bool] = lambda d: True
+    applies: Callable[[Deployment], bool] = lambda _: True
     gap: str | None = None
 
 
@@ -412,7 +412,7 @@ def _ledger(
     operation: str, table: Callable[[Deployment], str] = lambda d: d.table_name
 ) -> Callable[[Deployment], Call]:
     def call(d: Deployment) -> Call:
-        if operation == "BatchWriteItem":
+        if operation in ("BatchWriteItem", "BatchGetItem"):
             return Call("dynamodb", operation, {"RequestItems": {table(d): []}})
         params: dict[str, Any] = {"TableName": table(d)}
         if operation == "QueryHistory":
@@ -422,12 +422,81 @@ def _ledger(
     return call
 
 
+def _publish(topic: Callable[[Deployment], str]) -> Callable[[Deployment], Call]:
+    return lambda d: Call("sns", "Publish", {"TopicArn": topic(d), "Message": "{}"})
+
+
+def _deletes(d: Deployment) -> bool:
+    """Prune (and its role) exists only with deletion on."""
+    return d.delete_old_snapshots
+
+
+# D3: the ledger actions each function uses, exactly; and what main's module granted before D3.
+LEDGER_ACTIONS = {
+    "create": ("GetItem", "PutItem", "UpdateItem", "BatchWriteItem", "Query"),
+    "check": ("Query", "BatchWriteItem", "UpdateItem"),
+    "prune": ("Query", "BatchWriteItem", "UpdateItem"),
+    "notify": ("Query", "UpdateItem", "DeleteItem"),
+}
+LEDGER_ACTIONS_BEFORE_D3 = {
+    "create": ("PutItem", "BatchWriteItem"),
+    "check": ("Query", "BatchWriteItem"),
+    "prune": ("Query", "BatchWriteItem"),
+    "notify": ("Query", "UpdateItem"),
+}
+ITEM_ACTIONS: tuple[str, ...] = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan")
+ITEM_ACTIONS += ("BatchWriteItem", "BatchGetItem")
+
+
+def _ledger_cases() -> tuple[tuple[Case, ...], tuple[Case, ...]]:
+    """Each function may use exactly its D3 actions on its own ledger, and no other."""
+    expected: list[Case] = []
+    forbidden: list[Case] = []
+    for role, actions in LEDGER_ACTIONS.items():
+        applies = _deletes if role == "prune" else _always
+        for action in ITEM_ACTIONS:
+            allowed = action in actions
+            gap = None if not allowed or action in LEDGER_ACTIONS_BEFORE_D3[role] else D3
+            verb = "use" if allowed else "must not use"
+            case = Case(
+                role, f"{verb} the ledger: {action}", allowed, _ledger(action), applies, gap
+            )
+            (expected if allowed else forbidden).append(case)
+    return tuple(expected), tuple(forbidden)
+
+
+def _always(d: Deployment) -> bool:
+    return True
+
+
 OTHER = "another-deployment"
+# Snapshots this deployment did not make: (what, ARN kind, identifier, tags they carry).
+FOREIGN_SNAPSHOTS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
+    ("a hand-made snapshot", "snapshot", "nightly-by-hand", {}),
+    (
+        "another deployment's snapshot",
+        "snapshot",
+        "rsm-00000000-orders-db-202611250100-0123abcd",
+        {MANAGED_BY: OTHER},
+    ),
+    ("a hand-made cluster snapshot", "cluster-snapshot", "aurora-by-hand", {}),
+)
+
+
+def _add_tags_to(
+    kind: str, identifier: str, tags: Mapping[str, str]
+) -> Callable[[Deployment], Call]:
+    return lambda d: _add_tags(d, d.rds(kind, identifier), tags)
+
+
 D1 = "issue 9 / D1: create, tag and delete only on this deployment's identifier prefix"
 D3 = "issue 9 / D3: the exact ledger actions of each function"
 LOWER = "issue 9: identifiers in ARNs in lowercase, as RDS authorises them"
 
+LEDGER_EXPECTED, LEDGER_FORBIDDEN = _ledger_cases()
+
 EXPECTED: tuple[Case, ...] = (
+    *LEDGER_EXPECTED,
     # --- create: what every run needs
     Case(
         "create",
@@ -490,12 +559,6 @@ EXPECTED: tuple[Case, ...] = (
         applies=lambda d: d.selects_dynamically,
     ),
     Case(
-        "create", "record snapshots in the ledger (BatchWriteItem)", True, _ledger("BatchWriteItem")
-    ),
-    Case("create", "write the run item (PutItem)", True, _ledger("PutItem")),
-    Case("create", "read the lease (GetItem)", True, _ledger("GetItem"), gap=D3),
-    Case("create", "take the lease (UpdateItem)", True, _ledger("UpdateItem"), gap=D3),
-    Case(
         "create",
         "read a source's history (Query on the history index)",
         True,
@@ -518,16 +581,13 @@ EXPECTED: tuple[Case, ...] = (
             "rds", "DescribeDBSnapshots", {"DBSnapshotIdentifier": d.snapshot_id(_instance(d))}
         ),
     ),
-    Case("check", "read the run's snapshots (Query)", True, _ledger("Query")),
-    Case("check", "record availability (BatchWriteItem)", True, _ledger("BatchWriteItem")),
-    Case("check", "update one snapshot item (UpdateItem)", True, _ledger("UpdateItem"), gap=D3),
     # --- prune
     Case(
         "prune",
         "delete our snapshot (our prefix, ManagedBy = name)",
         True,
         _delete(lambda d: d.snapshot_id(_instance(d)), lambda d: {MANAGED_BY: d.name}),
-        applies=lambda d: d.delete_old_snapshots,
+        applies=_deletes,
     ),
     Case(
         "prune",
@@ -539,39 +599,29 @@ EXPECTED: tuple[Case, ...] = (
             {"DBClusterSnapshotIdentifier": d.snapshot_id("orders-aurora")},
             resource_tags={MANAGED_BY: d.name},
         ),
-        applies=lambda d: d.delete_old_snapshots,
+        applies=_deletes,
     ),
     Case(
         "prune",
         "read a source's history (Query on the history index)",
         True,
         _ledger("QueryHistory"),
-        applies=lambda d: d.delete_old_snapshots,
+        applies=_deletes,
         gap=D3,
-    ),
-    Case(
-        "prune",
-        "record deletions (BatchWriteItem)",
-        True,
-        _ledger("BatchWriteItem"),
-        applies=lambda d: d.delete_old_snapshots,
     ),
     # --- notify
     Case(
         "notify",
         "publish the report",
         True,
-        lambda d: Call("sns", "Publish", {"TopicArn": d.report_topic_arn, "Message": "{}"}),
+        _publish(lambda d: d.report_topic_arn),
     ),
     Case(
         "notify",
         "publish to the failure topic",
         True,
-        lambda d: Call("sns", "Publish", {"TopicArn": d.failure_topic_arn, "Message": "{}"}),
+        _publish(lambda d: d.failure_topic_arn),
     ),
-    Case("notify", "read the run (Query)", True, _ledger("Query")),
-    Case("notify", "close the run (UpdateItem)", True, _ledger("UpdateItem")),
-    Case("notify", "release the lease (DeleteItem)", True, _ledger("DeleteItem"), gap=D3),
     # --- the service roles
     Case(
         "states",
@@ -588,6 +638,7 @@ EXPECTED: tuple[Case, ...] = (
 )
 
 FORBIDDEN: tuple[Case, ...] = (
+    *LEDGER_FORBIDDEN,
     # --- create must not create or tag anything that is not its own
     Case(
         "create",
@@ -608,30 +659,15 @@ FORBIDDEN: tuple[Case, ...] = (
         lambda d: _create_snapshot(d, _tags(d), f"{_instance(d)}-hand-made"),
         gap=D1,
     ),
-    Case(
-        "create",
-        "tag a hand-made snapshot ManagedBy = name (Prune would delete it)",
-        False,
-        lambda d: _add_tags(d, d.rds("snapshot", "nightly-by-hand")),
-        gap=D1,
-    ),
-    Case(
-        "create",
-        "tag another deployment's snapshot ManagedBy = name",
-        False,
-        lambda d: _add_tags(
-            d,
-            d.rds("snapshot", "rsm-00000000-orders-db-202611250100-0123abcd"),
-            {MANAGED_BY: OTHER},
-        ),
-        gap=D1,
-    ),
-    Case(
-        "create",
-        "tag a hand-made cluster snapshot ManagedBy = name",
-        False,
-        lambda d: _add_tags(d, d.rds("cluster-snapshot", "aurora-by-hand")),
-        gap=D1,
+    *(
+        Case(
+            "create",
+            f"tag {what} ManagedBy = name (Prune would then delete it)",
+            False,
+            _add_tags_to(kind, identifier, tags),
+            gap=D1,
+        )
+        for what, kind, identifier, tags in FOREIGN_SNAPSHOTS
     ),
     Case("create", "tag a database", False, lambda d: _add_tags(d, d.rds("db", _instance(d)))),
     Case(
@@ -681,14 +717,13 @@ FORBIDDEN: tuple[Case, ...] = (
         lambda d: Call("s3", "GetObject", {"Bucket": "rsm-proof-config", "Key": "secrets.txt"}),
     ),
     Case("create", "write another table", False, _ledger("PutItem", lambda d: "another-table")),
-    Case("create", "scan the ledger", False, _ledger("Scan")),
     # --- prune must delete only its own snapshots
     Case(
         "prune",
         "delete an untagged snapshot with our prefix",
         False,
         _delete(lambda d: d.snapshot_id(_instance(d)), lambda d: {}),
-        applies=lambda d: d.delete_old_snapshots,
+        applies=_deletes,
     ),
     Case(
         "prune",
@@ -697,14 +732,14 @@ FORBIDDEN: tuple[Case, ...] = (
         _delete(
             lambda d: "rsm-00000000-orders-db-202611250100-0123abcd", lambda d: {MANAGED_BY: OTHER}
         ),
-        applies=lambda d: d.delete_old_snapshots,
+        applies=_deletes,
     ),
     Case(
         "prune",
         "delete a hand-made snapshot wrongly tagged ManagedBy = name",
         False,
         _delete(lambda d: "nightly-by-hand", lambda d: {MANAGED_BY: d.name}),
-        applies=lambda d: d.delete_old_snapshots,
+        applies=_deletes,
         gap=D1,
     ),
     Case(
@@ -716,28 +751,21 @@ FORBIDDEN: tuple[Case, ...] = (
             "DeleteDBClusterSnapshot",
             {"DBClusterSnapshotIdentifier": d.snapshot_id("orders-aurora")},
         ),
-        applies=lambda d: d.delete_old_snapshots,
+        applies=_deletes,
     ),
     Case(
         "prune",
         "create a snapshot",
         False,
         lambda d: _create_snapshot(d, _tags(d)),
-        applies=lambda d: d.delete_old_snapshots,
+        applies=_deletes,
     ),
     Case(
         "prune",
         "write another table",
         False,
         _ledger("BatchWriteItem", lambda d: "another-table"),
-        applies=lambda d: d.delete_old_snapshots,
-    ),
-    Case(
-        "prune",
-        "delete ledger items (DeleteItem)",
-        False,
-        _ledger("DeleteItem"),
-        applies=lambda d: d.delete_old_snapshots,
+        applies=_deletes,
     ),
     # --- check and notify touch no snapshot
     Case("check", "create a snapshot", False, lambda d: _create_snapshot(d, _tags(d))),
@@ -747,7 +775,6 @@ FORBIDDEN: tuple[Case, ...] = (
         False,
         _delete(lambda d: d.snapshot_id(_instance(d)), lambda d: {MANAGED_BY: d.name}),
     ),
-    Case("check", "write the run item (PutItem)", False, _ledger("PutItem")),
     Case(
         "notify",
         "delete our snapshot",
@@ -763,7 +790,6 @@ FORBIDDEN: tuple[Case, ...] = (
         ),
     ),
     Case("notify", "write another table", False, _ledger("UpdateItem", lambda d: "another-table")),
-    Case("notify", "batch-write the ledger", False, _ledger("BatchWriteItem")),
     # --- service roles
     Case(
         "states",
