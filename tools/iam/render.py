@@ -73,6 +73,11 @@ CONFIGURATIONS = (
             "db_cluster_identifiers": ["orders-aurora"],
         },
     ),
+    Configuration(
+        "clusters_only",
+        "explicit cluster ids only (no instance listed)",
+        {"db_cluster_identifiers": ["orders-aurora"]},
+    ),
     Configuration("tags", "selection by tags only", {"selection_tags": {"backup": "daily"}}),
     Configuration(
         "s3_file",

@@ -389,6 +389,18 @@ def _create_snapshot(
     return Call("rds", "CreateDBSnapshot", params)
 
 
+def _create_cluster_snapshot(d: Deployment, cluster: str) -> Call:
+    return Call(
+        "rds",
+        "CreateDBClusterSnapshot",
+        {
+            "DBClusterIdentifier": cluster,
+            "DBClusterSnapshotIdentifier": d.snapshot_id(cluster),
+            "Tags": _tags(d),
+        },
+    )
+
+
 def _add_tags(
     d: Deployment, snapshot_arn: str, resource_tags: Mapping[str, str] | None = None
 ) -> Call:
@@ -492,6 +504,11 @@ def _add_tags_to(
 D1 = "issue 9 / D1: create, tag and delete only on this deployment's identifier prefix"
 D3 = "issue 9 / D3: the exact ledger actions of each function"
 LOWER = "issue 9: identifiers in ARNs in lowercase, as RDS authorises them"
+MEMBERS = (
+    "issue 9: an instance listed by id that is a cluster member is snapshotted at cluster level"
+)
+# The cluster of a listed member instance: not in db_cluster_identifiers.
+MEMBERS_CLUSTER = "members-aurora"
 
 LEDGER_EXPECTED, LEDGER_FORBIDDEN = _ledger_cases()
 
@@ -527,21 +544,22 @@ EXPECTED: tuple[Case, ...] = (
         "snapshot a listed instance, tagged ManagedBy, with our prefix",
         True,
         lambda d: _create_snapshot(d, _tags(d)),
+        applies=lambda d: bool(d.instances) or d.selects_dynamically,
     ),
     Case(
         "create",
         "snapshot a listed cluster, tagged ManagedBy, with our prefix",
         True,
-        lambda d: Call(
-            "rds",
-            "CreateDBClusterSnapshot",
-            {
-                "DBClusterIdentifier": d.clusters[0],
-                "DBClusterSnapshotIdentifier": d.snapshot_id(d.clusters[0]),
-                "Tags": _tags(d),
-            },
-        ),
+        lambda d: _create_cluster_snapshot(d, d.clusters[0]),
         applies=lambda d: bool(d.clusters),
+    ),
+    Case(
+        "create",
+        "snapshot the cluster of a listed instance that is a cluster member",
+        True,
+        lambda d: _create_cluster_snapshot(d, MEMBERS_CLUSTER),
+        applies=lambda d: bool(d.instances),
+        gap=MEMBERS,
     ),
     Case(
         "create",
@@ -668,6 +686,13 @@ FORBIDDEN: tuple[Case, ...] = (
             gap=D1,
         )
         for what, kind, identifier, tags in FOREIGN_SNAPSHOTS
+    ),
+    Case(
+        "create",
+        "snapshot a cluster that is not listed (only clusters listed)",
+        False,
+        lambda d: _create_cluster_snapshot(d, "not-listed-aurora"),
+        applies=lambda d: not d.instances and not d.selects_dynamically,
     ),
     Case("create", "tag a database", False, lambda d: _add_tags(d, d.rds("db", _instance(d)))),
     Case(
