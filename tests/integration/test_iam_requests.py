@@ -19,6 +19,7 @@ import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -100,25 +101,49 @@ def decisions_printed(request: pytest.FixtureRequest) -> Iterator[None]:
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if reporter is not None and capture is not None:
         with capture.global_and_fixture_disabled():
+            reporter.write_line("")
             reporter.section("IAM proof (deployed): every request and its decision")
             write_report(reporter.write_line)
+
+
+@dataclass
+class Exercised:
+    applied: Applied
+    facts: Deployment
+    members_cluster: str  # the unlisted cluster of a listed member instance
+
+    def creates_member_cluster_snapshot(self, record: dict[str, Any]) -> bool:
+        return bool(
+            record["operation"] == "CreateDBClusterSnapshot"
+            and record["params"].get("DBClusterIdentifier") == self.members_cluster
+        )
 
 
 @pytest.fixture(scope="module")
 def exercised(
     deploy: Callable[[str, dict[str, Any]], Applied], databases: Databases
-) -> Iterator[tuple[Applied, Deployment]]:
+) -> Iterator[Exercised]:
     name = unique_name("it-iam")
     instance = databases.add_instance(f"{name}-pg")
     databases.add_instance(f"{name}-tagged", tags={"rsm-iam": name})
     listed = databases.add_instance(f"{name}-listed")
     cluster = databases.add_cluster(f"{name}-aurora")
+    # A listed instance that is a member of an unlisted cluster: snapshotted at cluster level.
+    members = databases.add_cluster(f"{name}-members")
+    member = f"{name}-member-1"
+    client("rds").create_db_instance(
+        DBInstanceIdentifier=member,
+        DBClusterIdentifier=members,
+        Engine="aurora-postgresql",
+        DBInstanceClass="db.r5.large",
+    )
+    databases.instances.append(member)
     bucket = f"{name}-config"
     s3 = client("s3")
     s3.create_bucket(Bucket=bucket)
     s3.put_object(Bucket=bucket, Key="targets.txt", Body=f"# IAM proof\n{listed}\n".encode())
     variables = {
-        "db_instance_identifiers": [instance],
+        "db_instance_identifiers": [instance, member],
         "db_cluster_identifiers": [cluster],
         "selection_tags": {"rsm-iam": name},
         "targets_s3_object": {"bucket": bucket, "key": "targets.txt"},
@@ -142,17 +167,23 @@ def exercised(
         region=REGION,
         account=account(),
     )
-    yield applied, facts
+    yield Exercised(applied, facts, members)
     s3.delete_object(Bucket=bucket, Key="targets.txt")
     s3.delete_bucket(Bucket=bucket)
 
 
 def test_every_recorded_call_is_allowed_by_the_functions_deployed_policy(
-    exercised: tuple[Applied, Deployment],
+    exercised: Exercised,
 ) -> None:
-    applied, facts = exercised
+    applied, facts = exercised.applied, exercised.facts
     records = recorded_calls()
-    own = [r for r in records if r["function"].startswith(f"{applied.name}-")]
+    # The member's cluster-level create is the cluster-member gap's own test, below.
+    own = [
+        r
+        for r in records
+        if r["function"].startswith(f"{applied.name}-")
+        and not exercised.creates_member_cluster_snapshot(r)
+    ]
     assert own, (
         f"No AWS call of {applied.name}-* in {REQUEST_LOG}: LocalStack must run with "
         "LAMBDA_REQUEST_LOG (tools/localstack/env.sh sets it): restart it from this repo."
@@ -189,10 +220,10 @@ def test_every_recorded_call_is_allowed_by_the_functions_deployed_policy(
 
 
 def test_calls_recorded_for_the_sessions_other_live_deployments_are_allowed_too(
-    exercised: tuple[Applied, Deployment],
+    exercised: Exercised,
 ) -> None:
     """Functions of other tests' deployments that still exist: their calls must be allowed too."""
-    applied, _ = exercised
+    applied = exercised.applied
     records = [r for r in recorded_calls() if not r["function"].startswith(f"{applied.name}-")]
     tags = snapshot_tags(recorded_calls())
     pages = client("lambda").get_paginator("list_functions").paginate()
@@ -227,9 +258,9 @@ def test_calls_recorded_for_the_sessions_other_live_deployments_are_allowed_too(
 
 
 def test_required_and_forbidden_requests_against_the_deployed_policies(
-    exercised: tuple[Applied, Deployment],
+    exercised: Exercised,
 ) -> None:
-    applied, facts = exercised
+    applied, facts = exercised.applied, exercised.facts
     roles = {
         **{key: f"{applied.name}-{key}" for key in applied.outputs["lambda_function_arns"]},
         "states": f"{applied.name}-states",
@@ -247,10 +278,10 @@ def test_required_and_forbidden_requests_against_the_deployed_policies(
 
 
 def test_deletion_was_only_of_this_deployments_tagged_snapshots(
-    exercised: tuple[Applied, Deployment],
+    exercised: Exercised,
 ) -> None:
     """What the recorded deletes touched carried ManagedBy = name when they were made."""
-    applied, _ = exercised
+    applied = exercised.applied
     records = recorded_calls()
     tags = snapshot_tags(records)
     deletes = [
@@ -260,3 +291,28 @@ def test_deletion_was_only_of_this_deployments_tagged_snapshots(
     ]
     assert deletes
     assert all(tags.get(snapshot, {}).get(MANAGED_BY) == applied.name for snapshot in deletes)
+
+
+def test_a_listed_cluster_member_is_snapshotted_at_cluster_level_with_permission(
+    exercised: Exercised,
+) -> None:
+    """Issue 9: an instance listed by id that belongs to a cluster is snapshotted at cluster level,
+    so the create role must be allowed CreateDBClusterSnapshot on that unlisted cluster. This
+    deployment also selects by tag and file, which grants every cluster; the explicit-lists-only
+    case of the gap is proven on the rendered policies (tests/iam, configuration "explicit")."""
+    records = [
+        r
+        for r in recorded_calls()
+        if r["function"] == f"{exercised.applied.name}-create"
+        and exercised.creates_member_cluster_snapshot(r)
+    ]
+    assert records, "the runs must snapshot the member's cluster"
+    policies = deployed_policies(records[0]["function"])
+    outcomes = [decide(policies, exercised.facts, as_call(record, {})) for record in records]
+    for outcome in outcomes:
+        note("recorded", "deployed", "create", "cluster of a listed member instance", outcome)
+    denied = [outcome.describe() for outcome in outcomes if not outcome.allowed]
+    if denied and not exercised.facts.issue9_iam:
+        pytest.xfail(f"known gap of this module (issue 9: cluster members): {denied[0]}")
+    assert denied == []
+    TALLY["recorded allowed"] += len(outcomes)
