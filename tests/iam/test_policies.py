@@ -90,7 +90,8 @@ def test_every_configuration_renders_every_role(rendered: dict[str, render.Rende
         expected = {"create", "check", "notify", "states", "events"}
         if item.configuration.variables.get("delete_old_snapshots", True):
             expected.add("prune")
-        assert roles == expected, key
+        # Later features may add roles: parliament and the recorded calls cover those.
+        assert expected <= roles, key
         assert all(item.policies[role] for role in item.policies), f"{key}: a role without a policy"
 
 

@@ -116,6 +116,16 @@ CONFIGURATIONS = (
         },
         needs=("role_path", "role_permissions_boundary"),
     ),
+    Configuration(
+        "disaster_recovery",
+        "cross-region copies and sharing (disaster-recovery issue)",
+        {
+            "db_instance_identifiers": ["orders-db"],
+            "copy_to_regions": [{"region": "eu-central-1"}],
+            "share_with_account_ids": ["210987654321"],
+        },
+        needs=("copy_to_regions", "share_with_account_ids"),
+    ),
 )
 
 # The ARN AWS gives a resource of each type, from its planned attributes. ``{name}`` is the first
