@@ -88,10 +88,10 @@ def test_every_configuration_renders_every_role(rendered: dict[str, render.Rende
     for key, item in rendered.items():
         roles = {render.role_key(role) for role in item.policies}
         expected = {"create", "check", "notify", "states", "events"}
-        if item.configuration.variables.get("delete_old_snapshots", True):
-            expected.add("prune")
+        deletes = item.configuration.variables.get("delete_old_snapshots", True)
         # Later features may add roles: parliament and the recorded calls cover those.
         assert expected <= roles, key
+        assert ("prune" in roles) == deletes, f"{key}: a prune role exactly when deletion is on"
         assert all(item.policies[role] for role in item.policies), f"{key}: a role without a policy"
 
 
