@@ -11,8 +11,8 @@ from typing import Any
 
 from tools.iam.requests import Call, Case, Deployment, Outcome, decide
 
-# Every decision the session made, printed at its end (tests/iam/conftest.py and
-# tests/integration/conftest.py print them), and their counts.
+# Every decision the session made and their counts, printed by write_report at the end
+# (tests/iam/conftest.py; tests/integration/test_iam_requests.py at the end of its module).
 DECISIONS: list[str] = []
 TALLY: Counter[str] = Counter()
 

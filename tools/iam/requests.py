@@ -421,15 +421,15 @@ def _delete(
 
 
 def _ledger(
-    operation: str, table: Callable[[Deployment], str] = lambda d: d.table_name
+    operation: str,
+    table: Callable[[Deployment], str] = lambda d: d.table_name,
+    index: str | None = None,
 ) -> Callable[[Deployment], Call]:
     def call(d: Deployment) -> Call:
         if operation in ("BatchWriteItem", "BatchGetItem"):
             return Call("dynamodb", operation, {"RequestItems": {table(d): []}})
         params: dict[str, Any] = {"TableName": table(d)}
-        if operation == "QueryHistory":
-            return Call("dynamodb", "Query", {**params, "IndexName": "history"})
-        return Call("dynamodb", operation, params)
+        return Call("dynamodb", operation, {**params, "IndexName": index} if index else params)
 
     return call
 
@@ -580,7 +580,7 @@ EXPECTED: tuple[Case, ...] = (
         "create",
         "read a source's history (Query on the history index)",
         True,
-        _ledger("QueryHistory"),
+        _ledger("Query", index="history"),
         gap=D3,
     ),
     Case(
@@ -623,7 +623,7 @@ EXPECTED: tuple[Case, ...] = (
         "prune",
         "read a source's history (Query on the history index)",
         True,
-        _ledger("QueryHistory"),
+        _ledger("Query", index="history"),
         applies=_deletes,
         gap=D3,
     ),
