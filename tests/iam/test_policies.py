@@ -204,3 +204,18 @@ def test_parliament_reports_a_wrong_policy_that_the_allow_list_does_not_explain(
     assert result.returncode == 1
     assert "UNEXPLAINED bad/role Wrong: RESOURCE_MISMATCH" in result.stdout
     assert "UNEXPLAINED bad/role Typo: UNKNOWN_ACTION" in result.stdout
+
+
+def test_the_prefix_the_proof_uses_is_the_modules(rendered: dict[str, render.Rendered]) -> None:
+    """D1: the prefix tools/iam uses equals the module output snapshot_identifier_prefix."""
+    outputs = {key: item.outputs for key, item in rendered.items()}
+    with_prefix = {
+        k: o["snapshot_identifier_prefix"]
+        for k, o in outputs.items()
+        if "snapshot_identifier_prefix" in o
+    }
+    if not with_prefix:
+        pytest.skip("the module has no output snapshot_identifier_prefix (before issue 9)")
+    for key, prefix in with_prefix.items():
+        configuration = rendered[key].configuration
+        assert deployment_of(configuration, outputs[key]).prefix == prefix, key
