@@ -9,7 +9,7 @@ VENV := $(ROOT)/.venv
 VPY := $(VENV)/bin/python
 TERRAFORM := $(VENV)/bin/terraform
 
-include mk/python.mk mk/terraform.mk mk/localstack.mk mk/bench.mk
+include mk/python.mk mk/terraform.mk mk/localstack.mk mk/bench.mk mk/iam.mk
 
 .PHONY: help setup test lint demo
 help: ## List the commands
@@ -17,6 +17,6 @@ help: ## List the commands
 
 setup: setup-python setup-terraform setup-localstack ## Install everything into the repo (.venv, terraform, provider mirror, LocalStack venv); idempotent
 
-test: setup test-python bench-smoke test-terraform test-integration ## Every test: unit, benchmark harness, Terraform, integration
+test: setup test-python bench-smoke test-terraform test-iam test-integration ## Every test: unit, benchmark harness, Terraform, IAM proof, integration
 
 lint: setup-python lint-python ## ruff (lint, format) on all Python; mypy --strict on lambda_src, bench and tools

@@ -158,6 +158,8 @@ class HostRuntimeExecutor(RuntimeExecutor):
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             "PYTHONDONTWRITEBYTECODE": "1",
+            # Request recording for the IAM proof (host_worker.record_requests), off by default.
+            **{key: os.environ[key] for key in ("LAMBDA_REQUEST_LOG",) if os.environ.get(key)},
             **{key: str(value) for key, value in env_vars.items()},
             "LAMBDA_TASK_ROOT": self._code_dir,
         }

@@ -11,6 +11,10 @@ which lines belong to which invocation, even when it kills the process for a tim
 
 Messages: ``{"type": "ready"}`` once, then per request ``{"type": "log", "text": ...}``* and
 ``{"type": "result", "is_error": bool, "payload": str}``.
+
+With ``LAMBDA_REQUEST_LOG=<file>`` (off by default), every AWS API call the function makes through
+botocore is appended to that file as one JSON line ``{function, service, operation, region,
+params}``: the IAM proof (tools/iam) evaluates each against the function's deployed policy.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from collections.abc import Callable
 from typing import Any, TextIO
 
 Handler = Callable[[Any, Any], Any]
+# Long string parameters (an SNS message, item attributes) are cut: IAM needs names and ARNs.
+RECORDED_STRING_CHARS = 512
 
 
 class Channel:
@@ -161,6 +167,52 @@ def invoke(handler: Handler, request: dict[str, Any], channel: Channel) -> None:
     channel.send({"type": "result", "is_error": is_error, "payload": document})
 
 
+def _shortened(value: Any) -> Any:
+    if isinstance(value, str):
+        return value[:RECORDED_STRING_CHARS]
+    if isinstance(value, dict):
+        return {key: _shortened(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_shortened(item) for item in value]
+    return value if isinstance(value, int | float | bool) or value is None else str(value)
+
+
+def record_requests(path: str) -> None:
+    """Append every botocore API call of this process to ``path``, one JSON line each.
+
+    ``provide-client-params`` fires once per call (not per retry), with the caller's parameters;
+    every client of every session gets the hook, since clients are made after this runs.
+    """
+    import botocore.session  # noqa: PLC0415 - only with recording on; the function has botocore
+
+    function = os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "")
+
+    def hook(params: dict[str, Any], model: Any, context: dict[str, Any], **_: Any) -> None:
+        line = json.dumps(
+            {
+                "function": function,
+                "service": model.service_model.service_name,
+                "operation": model.name,
+                "region": context.get("client_region"),
+                "params": _shortened(params),
+            }
+        )
+        descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(descriptor, (line + "\n").encode("utf-8"))  # one write: lines never interleave
+        finally:
+            os.close(descriptor)
+
+    create_client = botocore.session.Session.create_client
+
+    def create_recording_client(self: Any, *args: Any, **kwargs: Any) -> Any:
+        client = create_client(self, *args, **kwargs)
+        client.meta.events.register("provide-client-params.*.*", hook)
+        return client
+
+    botocore.session.Session.create_client = create_recording_client  # type: ignore[method-assign]
+
+
 def main() -> None:
     channel = Channel(os.fdopen(os.dup(1), "w", encoding="utf-8"))
     os.dup2(2, 1)
@@ -169,6 +221,8 @@ def main() -> None:
     task_root = os.environ["LAMBDA_TASK_ROOT"]
     sys.path[0] = task_root  # replace this script's own directory
     request_ids = install_lambda_log_handler(writer)  # type: ignore[arg-type]
+    if request_log := os.environ.get("LAMBDA_REQUEST_LOG"):
+        record_requests(request_log)
 
     init_error: dict[str, Any] | None = None
     handler: Handler | None = None

@@ -1,0 +1,843 @@
+"""AWS API calls -> the IAM authorisation checks AWS makes for them, and the tables of calls each
+role must be able to make (expected allowed) and must never make (expected denied).
+
+``authorizations`` maps one call (service, operation, parameters) to every (action, resource,
+context) IAM evaluates for it, per the Service Authorization Reference (SAR,
+https://docs.aws.amazon.com/service-authorization/latest/reference/): e.g. ``CreateDBSnapshot``
+with ``Tags`` needs ``rds:CreateDBSnapshot`` on the db AND on the new snapshot, and
+``rds:AddTagsToResource`` on the snapshot, each with the ``aws:RequestTag/*`` / ``aws:TagKeys`` of
+the call. RDS identifiers are lowercase in ARNs (RDS stores them so). An operation missing from the
+table raises ``UnmappedOperationError``: a new call is never waved through.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tools.iam.evaluator import Decision, Request, evaluate
+
+# The tag the module's conditions are about (CONTRACT.md: snapshots carry ManagedBy = name).
+MANAGED_BY = "ManagedBy"
+
+
+class UnmappedOperationError(KeyError):
+    """An AWS operation the table below does not know: add it (with its SAR entry)."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """The facts about one deployment that requests and policies are built from."""
+
+    name: str
+    partition: str
+    region: str
+    account: str
+    table_name: str
+    report_topic_arn: str
+    failure_topic_arn: str
+    state_machine_arn: str
+    function_arns: Mapping[str, str]
+    instances: Sequence[str] = ()
+    clusters: Sequence[str] = ()
+    selects_dynamically: bool = False
+    delete_old_snapshots: bool = True
+    kms_key_arn: str | None = None
+    targets_s3_object: Mapping[str, str] | None = None
+    # The module implements the issue-9 IAM design (D1 prefix, D3 ledger actions, lowercase ARNs):
+    # detected by its output snapshot_identifier_prefix.
+    issue9_iam: bool = False
+
+    @property
+    def prefix(self) -> str:
+        """D1: ``rsm-`` + 8 hex of sha256(name) + ``-`` (lambda_src domain/naming.py)."""
+        return f"rsm-{hashlib.sha256(self.name.encode('utf-8')).hexdigest()[:8]}-"
+
+    @property
+    def table_arn(self) -> str:
+        return f"arn:{self.partition}:dynamodb:{self.region}:{self.account}:table/{self.table_name}"
+
+    def arn(self, service: str, resource: str, region: str | None = None) -> str:
+        return f"arn:{self.partition}:{service}:{region or self.region}:{self.account}:{resource}"
+
+    def rds(self, kind: str, identifier: str, region: str | None = None) -> str:
+        return self.arn("rds", f"{kind}:{identifier.lower()}", region)
+
+    def snapshot_id(self, source: str, stamp: str = "202611250100") -> str:
+        return f"{self.prefix}{source.lower()}-{stamp}-0123abcd"
+
+
+def deployment_from_outputs(
+    outputs: Mapping[str, Any],
+    variables: Mapping[str, Any],
+    *,
+    partition: str,
+    region: str,
+    account: str,
+) -> Deployment:
+    """A deployment's facts from the module's outputs and the inputs it was applied with."""
+    return Deployment(
+        name=str(variables["name"]),
+        partition=partition,
+        region=region,
+        account=account,
+        table_name=str(outputs["dynamodb_table_name"]),
+        report_topic_arn=str(outputs["report_topic_arn"]),
+        failure_topic_arn=str(outputs["failure_topic_arn"]),
+        state_machine_arn=str(outputs["state_machine_arn"]),
+        function_arns=dict(outputs["lambda_function_arns"]),
+        instances=tuple(variables.get("db_instance_identifiers", ())),
+        clusters=tuple(variables.get("db_cluster_identifiers", ())),
+        selects_dynamically=bool(variables.get("selection_tags"))
+        or variables.get("targets_s3_object") is not None,
+        delete_old_snapshots=bool(variables.get("delete_old_snapshots", True)),
+        kms_key_arn=variables.get("kms_key_arn"),
+        targets_s3_object=variables.get("targets_s3_object"),
+        issue9_iam="snapshot_identifier_prefix" in outputs,
+    )
+
+
+@dataclass(frozen=True)
+class Call:
+    """One AWS API call as a function makes it, with the tags its target resource already has."""
+
+    service: str
+    operation: str
+    params: Mapping[str, Any]
+    region: str | None = None
+    resource_tags: Mapping[str, str] = field(default_factory=dict)
+
+
+def _tag_context(tags: Iterable[Mapping[str, str]] | None) -> dict[str, Any]:
+    tag_list = list(tags or [])
+    if not tag_list:
+        return {}
+    context: dict[str, Any] = {f"aws:RequestTag/{t['Key']}": t["Value"] for t in tag_list}
+    context["aws:TagKeys"] = [t["Key"] for t in tag_list]
+    return context
+
+
+def _resource_tag_context(tags: Mapping[str, str]) -> dict[str, Any]:
+    return {f"aws:ResourceTag/{key}": value for key, value in tags.items()}
+
+
+def _rds_arn(deployment: Deployment, kind: str, identifier: str, region: str | None) -> str:
+    return identifier if identifier.startswith("arn:") else deployment.rds(kind, identifier, region)
+
+
+# Calls that make a snapshot: (source kind, source parameter, snapshot kind, snapshot parameter).
+_NEW_SNAPSHOT = {
+    "CreateDBSnapshot": ("db", "DBInstanceIdentifier", "snapshot", "DBSnapshotIdentifier"),
+    "CreateDBClusterSnapshot": (
+        "cluster",
+        "DBClusterIdentifier",
+        "cluster-snapshot",
+        "DBClusterSnapshotIdentifier",
+    ),
+    "CopyDBSnapshot": (
+        "snapshot",
+        "SourceDBSnapshotIdentifier",
+        "snapshot",
+        "TargetDBSnapshotIdentifier",
+    ),
+    "CopyDBClusterSnapshot": (
+        "cluster-snapshot",
+        "SourceDBClusterSnapshotIdentifier",
+        "cluster-snapshot",
+        "TargetDBClusterSnapshotIdentifier",
+    ),
+}
+# Calls on one named snapshot: (kind, parameter).
+_ON_SNAPSHOT = {
+    "DeleteDBSnapshot": ("snapshot", "DBSnapshotIdentifier"),
+    "DeleteDBClusterSnapshot": ("cluster-snapshot", "DBClusterSnapshotIdentifier"),
+    "ModifyDBSnapshotAttribute": ("snapshot", "DBSnapshotIdentifier"),
+    "ModifyDBClusterSnapshotAttribute": ("cluster-snapshot", "DBClusterSnapshotIdentifier"),
+    "DescribeDBSnapshotAttributes": ("snapshot", "DBSnapshotIdentifier"),
+    "DescribeDBClusterSnapshotAttributes": ("cluster-snapshot", "DBClusterSnapshotIdentifier"),
+}
+# Describe calls: the named resource, else every resource of the first kind (``...:db:*``).
+_DESCRIBE = {
+    "DescribeDBInstances": (("db", "DBInstanceIdentifier"),),
+    "DescribeDBClusters": (("cluster", "DBClusterIdentifier"),),
+    "DescribeDBSnapshots": (("snapshot", "DBSnapshotIdentifier"), ("db", "DBInstanceIdentifier")),
+    "DescribeDBClusterSnapshots": (
+        ("cluster-snapshot", "DBClusterSnapshotIdentifier"),
+        ("cluster", "DBClusterIdentifier"),
+    ),
+}
+
+
+def _rds(deployment: Deployment, call: Call) -> list[Request]:
+    p, op, region = call.params, call.operation, call.region
+    action = f"rds:{op}"
+    requested = _tag_context(p.get("Tags"))
+    existing = _resource_tag_context(call.resource_tags)
+
+    def arn(kind: str, identifier: str) -> str:
+        return _rds_arn(deployment, kind, identifier, region)
+
+    checks: list[Request]
+    if op in _NEW_SNAPSHOT:
+        source_kind, source_key, kind, key = _NEW_SNAPSHOT[op]
+        snapshot = arn(kind, p[key])
+        checks = [Request(action, arn(source_kind, p[source_key]), requested)]
+        checks.append(Request(action, snapshot, requested))
+        if requested:  # SAR: tagging on create or copy also needs rds:AddTagsToResource
+            checks.append(Request("rds:AddTagsToResource", snapshot, requested))
+    elif op in _ON_SNAPSHOT:
+        kind, key = _ON_SNAPSHOT[op]
+        checks = [Request(action, arn(kind, p[key]), existing)]
+    elif op in ("AddTagsToResource", "RemoveTagsFromResource", "ListTagsForResource"):
+        context = {**existing, **requested}
+        if op == "RemoveTagsFromResource":
+            context["aws:TagKeys"] = list(p.get("TagKeys", []))
+        checks = [Request(action, p["ResourceName"], context)]
+    elif op in _DESCRIBE:
+        named = [arn(kind, p[key]) for kind, key in _DESCRIBE[op] if p.get(key)]
+        listing = deployment.arn("rds", f"{_DESCRIBE[op][0][0]}:*", region)
+        checks = [Request(action, (named or [listing])[0])]
+    elif op == "DescribeAccountAttributes":  # SAR: no resource types
+        checks = [Request(action, "*")]
+    else:
+        raise UnmappedOperationError(f"rds:{op}")
+    return checks
+
+
+def _table_arn(deployment: Deployment, table: str, region: str | None) -> str:
+    return (
+        table if table.startswith("arn:") else deployment.arn("dynamodb", f"table/{table}", region)
+    )
+
+
+def _dynamodb(deployment: Deployment, call: Call) -> list[Request]:
+    p, op = call.params, call.operation
+    if op in ("BatchWriteItem", "BatchGetItem"):
+        return [
+            Request(f"dynamodb:{op}", _table_arn(deployment, table, call.region))
+            for table in p["RequestItems"]
+        ]
+    if op == "TransactWriteItems":
+        kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
+        kinds["ConditionCheck"] = "ConditionCheckItem"
+        return [
+            Request(
+                f"dynamodb:{kinds[kind]}", _table_arn(deployment, body["TableName"], call.region)
+            )
+            for item in p["TransactItems"]
+            for kind, body in item.items()
+        ]
+    if op in ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan", "DescribeTable"):
+        arn = _table_arn(deployment, p["TableName"], call.region)
+        if p.get("IndexName"):  # SAR: Query and Scan of an index are authorised on the index ARN
+            arn = f"{arn}/index/{p['IndexName']}"
+        return [Request(f"dynamodb:{op}", arn)]
+    raise UnmappedOperationError(f"dynamodb:{op}")
+
+
+def _sns(deployment: Deployment, call: Call) -> list[Request]:
+    if call.operation != "Publish":
+        raise UnmappedOperationError(f"sns:{call.operation}")
+    topic = call.params["TopicArn"]
+    checks = [Request("sns:Publish", topic)]
+    ours = topic in (deployment.report_topic_arn, deployment.failure_topic_arn)
+    if ours and deployment.kms_key_arn:
+        # SNS server-side encryption: the publisher needs the key (SNS developer guide, SSE).
+        checks += [
+            Request("kms:GenerateDataKey", deployment.kms_key_arn),
+            Request("kms:Decrypt", deployment.kms_key_arn),
+        ]
+    return checks
+
+
+def _s3(deployment: Deployment, call: Call) -> list[Request]:
+    p, op = call.params, call.operation
+    bucket = f"arn:{deployment.partition}:s3:::{p['Bucket']}"
+    if op in ("GetObject", "HeadObject"):  # SAR: HeadObject is authorised as s3:GetObject
+        return [Request("s3:GetObject", f"{bucket}/{p['Key']}")]
+    if op in ("ListObjectsV2", "ListObjects"):
+        return [Request("s3:ListBucket", bucket, {"s3:prefix": p.get("Prefix", "")})]
+    raise UnmappedOperationError(f"s3:{op}")
+
+
+def _states(deployment: Deployment, call: Call) -> list[Request]:
+    if call.operation != "StartExecution":
+        raise UnmappedOperationError(f"states:{call.operation}")
+    return [Request("states:StartExecution", call.params["stateMachineArn"])]
+
+
+def _lambda(deployment: Deployment, call: Call) -> list[Request]:
+    if call.operation != "Invoke":
+        raise UnmappedOperationError(f"lambda:{call.operation}")
+    function = call.params["FunctionName"]
+    if not function.startswith("arn:"):
+        function = deployment.arn("lambda", f"function:{function}", call.region)
+    return [Request("lambda:InvokeFunction", function)]
+
+
+def _sts(deployment: Deployment, call: Call) -> list[Request]:
+    if call.operation != "GetCallerIdentity":
+        raise UnmappedOperationError(f"sts:{call.operation}")
+    return []  # needs no permission (STS API reference)
+
+
+def _cloudwatch(deployment: Deployment, call: Call) -> list[Request]:
+    if call.operation != "PutMetricData":
+        raise UnmappedOperationError(f"cloudwatch:{call.operation}")
+    return [
+        Request("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": call.params["Namespace"]})
+    ]
+
+
+SERVICES: dict[str, Callable[[Deployment, Call], list[Request]]] = {
+    "rds": _rds,
+    "dynamodb": _dynamodb,
+    "sns": _sns,
+    "s3": _s3,
+    "stepfunctions": _states,
+    "lambda": _lambda,
+    "sts": _sts,
+    "cloudwatch": _cloudwatch,
+}
+
+
+def authorizations(deployment: Deployment, call: Call) -> list[Request]:
+    mapper = SERVICES.get(call.service)
+    if mapper is None:
+        raise UnmappedOperationError(f"{call.service}:{call.operation}")
+    return mapper(deployment, call)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The decision on one call: allowed only if every check it needs is allowed."""
+
+    call: Call
+    checks: tuple[tuple[Request, Decision], ...]
+
+    @property
+    def allowed(self) -> bool:
+        return all(decision.allowed for _, decision in self.checks)
+
+    def describe(self) -> str:
+        parts = [
+            f"{request.action} on {request.resource}: {decision.value}"
+            for request, decision in self.checks
+        ]
+        return "; ".join(parts) or "needs no permission"
+
+
+def decide(policies: Sequence[Mapping[str, Any]], deployment: Deployment, call: Call) -> Outcome:
+    checks = tuple(
+        (request, evaluate(policies, request).decision)
+        for request in authorizations(deployment, call)
+    )
+    return Outcome(call, checks)
+
+
+################################################################################
+# What each role must be able to do, and what it must never do
+################################################################################
+
+
+@dataclass(frozen=True)
+class Case:
+    """A call a role makes; ``allowed`` is the expected decision.
+
+    ``gap`` names the issue-9 gap a case proves: main's module decides it wrongly, the module with
+    the issue-9 IAM design must decide it right (Deployment.issue9_iam)."""
+
+    role: str
+    description: str
+    allowed: bool
+    call: Callable[[Deployment], Call]
+    applies: Callable[[Deployment], bool] = lambda _: True
+    gap: str | None = None
+
+
+def _tags(deployment: Deployment, managed_by: str | None = None) -> list[dict[str, str]]:
+    return [
+        {"Key": MANAGED_BY, "Value": managed_by or deployment.name},
+        {"Key": "RunId", "Value": "r1"},
+    ]
+
+
+def _list_file(d: Deployment) -> dict[str, str]:
+    target = d.targets_s3_object or {}
+    return {"Bucket": target.get("bucket", ""), "Key": target.get("key", "")}
+
+
+def _instance(d: Deployment) -> str:
+    return d.instances[0] if d.instances else "orders-db"
+
+
+def _create_snapshot(
+    d: Deployment,
+    tags: list[dict[str, str]] | None,
+    snapshot: str | None = None,
+    instance: str | None = None,
+) -> Call:
+    instance = instance or _instance(d)
+    params: dict[str, Any] = {
+        "DBInstanceIdentifier": instance,
+        "DBSnapshotIdentifier": snapshot or d.snapshot_id(instance),
+    }
+    if tags is not None:
+        params["Tags"] = tags
+    return Call("rds", "CreateDBSnapshot", params)
+
+
+def _create_cluster_snapshot(d: Deployment, cluster: str) -> Call:
+    return Call(
+        "rds",
+        "CreateDBClusterSnapshot",
+        {
+            "DBClusterIdentifier": cluster,
+            "DBClusterSnapshotIdentifier": d.snapshot_id(cluster),
+            "Tags": _tags(d),
+        },
+    )
+
+
+def _add_tags(
+    d: Deployment, snapshot_arn: str, resource_tags: Mapping[str, str] | None = None
+) -> Call:
+    return Call(
+        "rds",
+        "AddTagsToResource",
+        {"ResourceName": snapshot_arn, "Tags": [{"Key": MANAGED_BY, "Value": d.name}]},
+        resource_tags=resource_tags or {},
+    )
+
+
+def _delete(
+    identifier: Callable[[Deployment], str], tags: Callable[[Deployment], dict[str, str]]
+) -> Callable[[Deployment], Call]:
+    return lambda d: Call(
+        "rds", "DeleteDBSnapshot", {"DBSnapshotIdentifier": identifier(d)}, resource_tags=tags(d)
+    )
+
+
+def _ledger(
+    operation: str,
+    table: Callable[[Deployment], str] = lambda d: d.table_name,
+    index: str | None = None,
+) -> Callable[[Deployment], Call]:
+    def call(d: Deployment) -> Call:
+        if operation in ("BatchWriteItem", "BatchGetItem"):
+            return Call("dynamodb", operation, {"RequestItems": {table(d): []}})
+        params: dict[str, Any] = {"TableName": table(d)}
+        return Call("dynamodb", operation, {**params, "IndexName": index} if index else params)
+
+    return call
+
+
+def _publish(topic: Callable[[Deployment], str]) -> Callable[[Deployment], Call]:
+    return lambda d: Call("sns", "Publish", {"TopicArn": topic(d), "Message": "{}"})
+
+
+def _deletes(d: Deployment) -> bool:
+    """Prune (and its role) exists only with deletion on."""
+    return d.delete_old_snapshots
+
+
+# D3: the ledger actions each function uses, exactly; and what main's module granted before D3.
+LEDGER_ACTIONS = {
+    "create": ("GetItem", "PutItem", "UpdateItem", "BatchWriteItem", "Query"),
+    "check": ("Query", "BatchWriteItem", "UpdateItem"),
+    "prune": ("Query", "BatchWriteItem", "UpdateItem"),
+    "notify": ("Query", "UpdateItem", "DeleteItem"),
+}
+LEDGER_ACTIONS_BEFORE_D3 = {
+    "create": ("PutItem", "BatchWriteItem"),
+    "check": ("Query", "BatchWriteItem"),
+    "prune": ("Query", "BatchWriteItem"),
+    "notify": ("Query", "UpdateItem"),
+}
+ITEM_ACTIONS: tuple[str, ...] = ("GetItem", "PutItem", "UpdateItem", "DeleteItem", "Query", "Scan")
+ITEM_ACTIONS += ("BatchWriteItem", "BatchGetItem")
+
+
+def _ledger_cases() -> tuple[tuple[Case, ...], tuple[Case, ...]]:
+    """Each function may use exactly its D3 actions on its own ledger, and no other."""
+    expected: list[Case] = []
+    forbidden: list[Case] = []
+    for role, actions in LEDGER_ACTIONS.items():
+        applies = _deletes if role == "prune" else _always
+        for action in ITEM_ACTIONS:
+            allowed = action in actions
+            gap = None if not allowed or action in LEDGER_ACTIONS_BEFORE_D3[role] else D3
+            verb = "use" if allowed else "must not use"
+            case = Case(
+                role, f"{verb} the ledger: {action}", allowed, _ledger(action), applies, gap
+            )
+            (expected if allowed else forbidden).append(case)
+    return tuple(expected), tuple(forbidden)
+
+
+def _always(d: Deployment) -> bool:
+    return True
+
+
+OTHER = "another-deployment"
+# Snapshots this deployment did not make: (what, ARN kind, identifier, tags they carry).
+FOREIGN_SNAPSHOTS: tuple[tuple[str, str, str, dict[str, str]], ...] = (
+    ("a hand-made snapshot", "snapshot", "nightly-by-hand", {}),
+    (
+        "another deployment's snapshot",
+        "snapshot",
+        "rsm-00000000-orders-db-202611250100-0123abcd",
+        {MANAGED_BY: OTHER},
+    ),
+    ("a hand-made cluster snapshot", "cluster-snapshot", "aurora-by-hand", {}),
+)
+
+
+def _add_tags_to(
+    kind: str, identifier: str, tags: Mapping[str, str]
+) -> Callable[[Deployment], Call]:
+    return lambda d: _add_tags(d, d.rds(kind, identifier), tags)
+
+
+D1 = "issue 9 / D1: create, tag and delete only on this deployment's identifier prefix"
+D3 = "issue 9 / D3: the exact ledger actions of each function"
+LOWER = "issue 9: identifiers in ARNs in lowercase, as RDS authorises them"
+MEMBERS = (
+    "issue 9: an instance listed by id that is a cluster member is snapshotted at cluster level"
+)
+# The cluster of a listed member instance: not in db_cluster_identifiers.
+MEMBERS_CLUSTER = "members-aurora"
+
+LEDGER_EXPECTED, LEDGER_FORBIDDEN = _ledger_cases()
+
+EXPECTED: tuple[Case, ...] = (
+    *LEDGER_EXPECTED,
+    # --- create: what every run needs
+    Case(
+        "create",
+        "list instances, clusters and snapshots",
+        True,
+        lambda d: Call("rds", "DescribeDBInstances", {}),
+    ),
+    Case(
+        "create",
+        "list manual snapshots",
+        True,
+        lambda d: Call("rds", "DescribeDBSnapshots", {"SnapshotType": "manual"}),
+    ),
+    Case(
+        "create",
+        "list manual cluster snapshots",
+        True,
+        lambda d: Call("rds", "DescribeDBClusterSnapshots", {"SnapshotType": "manual"}),
+    ),
+    Case(
+        "create",
+        "read the manual snapshot quota",
+        True,
+        lambda d: Call("rds", "DescribeAccountAttributes", {}),
+    ),
+    Case(
+        "create",
+        "snapshot a listed instance, tagged ManagedBy, with our prefix",
+        True,
+        lambda d: _create_snapshot(d, _tags(d)),
+        applies=lambda d: bool(d.instances) or d.selects_dynamically,
+    ),
+    Case(
+        "create",
+        "snapshot a listed cluster, tagged ManagedBy, with our prefix",
+        True,
+        lambda d: _create_cluster_snapshot(d, d.clusters[0]),
+        applies=lambda d: bool(d.clusters),
+    ),
+    Case(
+        "create",
+        "snapshot the cluster of a listed instance that is a cluster member",
+        True,
+        lambda d: _create_cluster_snapshot(d, MEMBERS_CLUSTER),
+        applies=lambda d: bool(d.instances),
+        gap=MEMBERS,
+    ),
+    Case(
+        "create",
+        "snapshot a mixed-case listed instance (RDS authorises its lowercase ARN)",
+        True,
+        lambda d: _create_snapshot(d, _tags(d), d.snapshot_id("billing-db"), "Billing-DB"),
+        applies=lambda d: "Billing-DB" in d.instances,
+        gap=LOWER,
+    ),
+    Case(
+        "create",
+        "snapshot any instance found by tag or list file",
+        True,
+        lambda d: _create_snapshot(d, _tags(d), instance="found-at-run-time"),
+        applies=lambda d: d.selects_dynamically,
+    ),
+    Case(
+        "create",
+        "read a source's history (Query on the history index)",
+        True,
+        _ledger("Query", index="history"),
+        gap=D3,
+    ),
+    Case(
+        "create",
+        "read the targets list file",
+        True,
+        lambda d: Call("s3", "GetObject", _list_file(d)),
+        applies=lambda d: d.targets_s3_object is not None,
+    ),
+    # --- check
+    Case(
+        "check",
+        "look up a new snapshot",
+        True,
+        lambda d: Call(
+            "rds", "DescribeDBSnapshots", {"DBSnapshotIdentifier": d.snapshot_id(_instance(d))}
+        ),
+    ),
+    # --- prune
+    Case(
+        "prune",
+        "delete our snapshot (our prefix, ManagedBy = name)",
+        True,
+        _delete(lambda d: d.snapshot_id(_instance(d)), lambda d: {MANAGED_BY: d.name}),
+        applies=_deletes,
+    ),
+    Case(
+        "prune",
+        "delete our cluster snapshot",
+        True,
+        lambda d: Call(
+            "rds",
+            "DeleteDBClusterSnapshot",
+            {"DBClusterSnapshotIdentifier": d.snapshot_id("orders-aurora")},
+            resource_tags={MANAGED_BY: d.name},
+        ),
+        applies=_deletes,
+    ),
+    Case(
+        "prune",
+        "read a source's history (Query on the history index)",
+        True,
+        _ledger("Query", index="history"),
+        applies=_deletes,
+        gap=D3,
+    ),
+    # --- notify
+    Case(
+        "notify",
+        "publish the report",
+        True,
+        _publish(lambda d: d.report_topic_arn),
+    ),
+    Case(
+        "notify",
+        "publish to the failure topic",
+        True,
+        _publish(lambda d: d.failure_topic_arn),
+    ),
+    # --- the service roles
+    Case(
+        "states",
+        "invoke each function of this deployment",
+        True,
+        lambda d: Call("lambda", "Invoke", {"FunctionName": d.function_arns["create"]}),
+    ),
+    Case(
+        "events",
+        "start this state machine",
+        True,
+        lambda d: Call("stepfunctions", "StartExecution", {"stateMachineArn": d.state_machine_arn}),
+    ),
+)
+
+FORBIDDEN: tuple[Case, ...] = (
+    *LEDGER_FORBIDDEN,
+    # --- create must not create or tag anything that is not its own
+    Case(
+        "create",
+        "create without the ManagedBy request tag",
+        False,
+        lambda d: _create_snapshot(d, None),
+    ),
+    Case(
+        "create",
+        "create tagged ManagedBy = another deployment",
+        False,
+        lambda d: _create_snapshot(d, _tags(d, OTHER)),
+    ),
+    Case(
+        "create",
+        "create a snapshot without our prefix, even tagged",
+        False,
+        lambda d: _create_snapshot(d, _tags(d), f"{_instance(d)}-hand-made"),
+        gap=D1,
+    ),
+    *(
+        Case(
+            "create",
+            f"tag {what} ManagedBy = name (Prune would then delete it)",
+            False,
+            _add_tags_to(kind, identifier, tags),
+            gap=D1,
+        )
+        for what, kind, identifier, tags in FOREIGN_SNAPSHOTS
+    ),
+    Case(
+        "create",
+        "snapshot a cluster that is not listed (only clusters listed)",
+        False,
+        lambda d: _create_cluster_snapshot(d, "not-listed-aurora"),
+        applies=lambda d: not d.instances and not d.selects_dynamically,
+    ),
+    Case("create", "tag a database", False, lambda d: _add_tags(d, d.rds("db", _instance(d)))),
+    Case(
+        "create",
+        "snapshot an instance that is not listed",
+        False,
+        lambda d: _create_snapshot(d, _tags(d), instance="not-listed"),
+        applies=lambda d: not d.selects_dynamically,
+    ),
+    Case(
+        "create",
+        "remove tags from a snapshot",
+        False,
+        lambda d: Call(
+            "rds",
+            "RemoveTagsFromResource",
+            {
+                "ResourceName": d.rds("snapshot", d.snapshot_id(_instance(d))),
+                "TagKeys": [MANAGED_BY],
+            },
+        ),
+    ),
+    Case(
+        "create",
+        "delete a snapshot",
+        False,
+        _delete(lambda d: d.snapshot_id(_instance(d)), lambda d: {MANAGED_BY: d.name}),
+    ),
+    Case(
+        "create",
+        "share a snapshot (ModifyDBSnapshotAttribute)",
+        False,
+        lambda d: Call(
+            "rds",
+            "ModifyDBSnapshotAttribute",
+            {
+                "DBSnapshotIdentifier": d.snapshot_id(_instance(d)),
+                "AttributeName": "restore",
+                "ValuesToAdd": ["all"],
+            },
+        ),
+    ),
+    Case(
+        "create",
+        "read another S3 object",
+        False,
+        lambda d: Call("s3", "GetObject", {"Bucket": "rsm-proof-config", "Key": "secrets.txt"}),
+    ),
+    Case("create", "write another table", False, _ledger("PutItem", lambda d: "another-table")),
+    # --- prune must delete only its own snapshots
+    Case(
+        "prune",
+        "delete an untagged snapshot with our prefix",
+        False,
+        _delete(lambda d: d.snapshot_id(_instance(d)), lambda d: {}),
+        applies=_deletes,
+    ),
+    Case(
+        "prune",
+        "delete another deployment's snapshot",
+        False,
+        _delete(
+            lambda d: "rsm-00000000-orders-db-202611250100-0123abcd", lambda d: {MANAGED_BY: OTHER}
+        ),
+        applies=_deletes,
+    ),
+    Case(
+        "prune",
+        "delete a hand-made snapshot wrongly tagged ManagedBy = name",
+        False,
+        _delete(lambda d: "nightly-by-hand", lambda d: {MANAGED_BY: d.name}),
+        applies=_deletes,
+        gap=D1,
+    ),
+    Case(
+        "prune",
+        "delete an untagged cluster snapshot",
+        False,
+        lambda d: Call(
+            "rds",
+            "DeleteDBClusterSnapshot",
+            {"DBClusterSnapshotIdentifier": d.snapshot_id("orders-aurora")},
+        ),
+        applies=_deletes,
+    ),
+    Case(
+        "prune",
+        "create a snapshot",
+        False,
+        lambda d: _create_snapshot(d, _tags(d)),
+        applies=_deletes,
+    ),
+    Case(
+        "prune",
+        "write another table",
+        False,
+        _ledger("BatchWriteItem", lambda d: "another-table"),
+        applies=_deletes,
+    ),
+    # --- check and notify touch no snapshot
+    Case("check", "create a snapshot", False, lambda d: _create_snapshot(d, _tags(d))),
+    Case(
+        "check",
+        "delete our snapshot",
+        False,
+        _delete(lambda d: d.snapshot_id(_instance(d)), lambda d: {MANAGED_BY: d.name}),
+    ),
+    Case(
+        "notify",
+        "delete our snapshot",
+        False,
+        _delete(lambda d: d.snapshot_id(_instance(d)), lambda d: {MANAGED_BY: d.name}),
+    ),
+    Case(
+        "notify",
+        "publish to another topic",
+        False,
+        lambda d: Call(
+            "sns", "Publish", {"TopicArn": d.arn("sns", "someone-elses-topic"), "Message": "x"}
+        ),
+    ),
+    Case("notify", "write another table", False, _ledger("UpdateItem", lambda d: "another-table")),
+    # --- service roles
+    Case(
+        "states",
+        "invoke another function",
+        False,
+        lambda d: Call(
+            "lambda", "Invoke", {"FunctionName": d.arn("lambda", "function:someone-else")}
+        ),
+    ),
+    Case(
+        "events",
+        "start another state machine",
+        False,
+        lambda d: Call(
+            "stepfunctions",
+            "StartExecution",
+            {"stateMachineArn": d.arn("states", "stateMachine:someone-else")},
+        ),
+    ),
+    Case(
+        "events",
+        "invoke a function",
+        False,
+        lambda d: Call("lambda", "Invoke", {"FunctionName": d.function_arns["create"]}),
+    ),
+)
