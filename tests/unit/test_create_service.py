@@ -1,10 +1,15 @@
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
 import pytest
 from botocore.exceptions import ClientError
 
 from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Outcome, TargetOutcome
 from rds_snapshot_manager.services.create import CreateResult
 from tests.unit.conftest import (
+    NAME,
     Account,
+    answer,
     context,
     count_calls,
     inject_error,
@@ -216,3 +221,89 @@ def test_listing_that_stays_throttled_fails_the_task_before_any_snapshot(
         account.engine(db_instance_identifiers=("db-a",)).create.run(context())
     # The state machine retries the Task, then Notify reports the caught error as FAILED.
     assert account.snapshot_ids() == set()
+
+
+def listed(*snapshots: dict[str, object]) -> dict[str, object]:
+    """A DescribeDBSnapshots answer with the given managed snapshots of db-a."""
+    return {
+        "DBSnapshots": [
+            {
+                "DBInstanceIdentifier": "db-a",
+                "SnapshotType": "manual",
+                "TagList": [{"Key": "ManagedBy", "Value": NAME}, {"Key": "RunId", "Value": "old"}],
+                **snapshot,
+            }
+            for snapshot in snapshots
+        ]
+    }
+
+
+def test_run_on_schedule_snapshots_although_yesterdays_create_time_is_seconds_later(
+    account: Account,
+) -> None:
+    """The issue's default-settings bug: 01:00 cron, yesterday's snapshot got its create time a few
+    seconds after its run started; today's run comes on time and must snapshot."""
+    account.instance("db-a")
+    today = datetime(2026, 11, 25, 1, 0, 2, tzinfo=UTC)
+    yesterday = today - timedelta(days=1)
+    answer(account.rds, "DescribeDBSnapshots", listed({
+        "DBSnapshotIdentifier": "yesterdays", "Status": "available",
+        "SnapshotCreateTime": yesterday + timedelta(seconds=9),
+    }))  # fmt: skip
+    result = account.engine(db_instance_identifiers=("db-a",)).create.run(
+        context(now=today, started_at=today - timedelta(seconds=1))
+    )
+    assert by_source(result)["db-a"].outcome is Outcome.CREATED
+
+
+def test_new_snapshot_is_tagged_with_the_runs_start(account: Account) -> None:
+    account.instance("db-a")
+    started = datetime(2026, 11, 25, 1, 0, 7, 123000, tzinfo=UTC)
+    result = account.engine(db_instance_identifiers=("db-a",)).create.run(
+        context(started_at=started, now=started + timedelta(seconds=3))
+    )
+    [snapshot] = account.rds.describe_db_snapshots(
+        DBSnapshotIdentifier=result.outcomes[0].snapshot_id
+    )["DBSnapshots"]
+    tags = {t["Key"]: t["Value"] for t in snapshot["TagList"]}
+    assert tags["RunStartedAt"] == "2026-11-25T01:00:07Z"
+
+
+def test_failed_managed_snapshot_is_no_backup_and_the_database_is_due(account: Account) -> None:
+    account.instance("db-a")
+    now = later()
+    answer(account.rds, "DescribeDBSnapshots", listed({
+        "DBSnapshotIdentifier": "broken", "Status": "failed",
+        "SnapshotCreateTime": now - timedelta(hours=1),
+    }))  # fmt: skip
+    result = account.engine(db_instance_identifiers=("db-a",)).create.run(context(now=now))
+    assert by_source(result)["db-a"].outcome is Outcome.CREATED
+
+
+def test_snapshot_creating_without_create_time_blocks_only_until_wait_timeout_and_margin(
+    account: Account,
+) -> None:
+    account.instance("db-a")
+    now = later()
+    engine = account.engine(db_instance_identifiers=("db-a",), wait_timeout_seconds=3600)
+    snapshot: dict[str, Any] = {
+        "DBSnapshotIdentifier": "stuck", "DBInstanceIdentifier": "db-a", "SnapshotType": "manual",
+        "Status": "creating",  # and no SnapshotCreateTime yet
+    }  # fmt: skip
+    answer(account.rds, "DescribeDBSnapshots", {"DBSnapshots": [snapshot]})
+
+    def creating_since(started: datetime) -> None:
+        snapshot["TagList"] = [
+            {"Key": "ManagedBy", "Value": NAME},
+            {"Key": "RunStartedAt", "Value": started.strftime("%Y-%m-%dT%H:%M:%SZ")},
+        ]
+
+    creating_since(now - timedelta(hours=1, minutes=59))
+    blocked = by_source(engine.create.run(context(run_id="r1", now=now)))["db-a"]
+    assert (blocked.outcome, blocked.reason) == (
+        Outcome.SKIPPED,
+        "not due: a managed snapshot is still being created",
+    )
+    creating_since(now - timedelta(hours=2, minutes=1))
+    unblocked = by_source(engine.create.run(context(run_id="r2", now=now)))["db-a"]
+    assert unblocked.outcome is Outcome.CREATED

@@ -1,6 +1,7 @@
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -41,7 +42,10 @@ def deployed(account: Account, monkeypatch: pytest.MonkeyPatch) -> Iterator[Acco
 
 
 def state(**extra: Any) -> dict[str, Any]:
-    return {"run_id": "exec-0001", "started_at": "2026-11-24T05:30:00.123Z", "input": {}, **extra}
+    """The state Init makes; the start is now, as the state machine's clock is the real one (the
+    interval is decided on the run's start, so a start in the past would make nothing due)."""
+    started = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"run_id": "exec-0001", "started_at": started, "input": {}, **extra}
 
 
 def run_cycle(event: dict[str, Any]) -> dict[str, Any]:
@@ -98,13 +102,14 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
     assert report["failed"][0]["error_code"] == "NotFound"
     assert deployed.snapshot_ids() >= {"db-a-old-2", "db-a-foreign", "db-a-untagged"}
     new_ids = {i["snapshot_id"] for i in report["created"]}
-    assert all("-20261124" in i for i in new_ids)
+    assert all(f"-{datetime.now(UTC):%Y%m%d}" in i for i in new_ids)
     [instance_snapshot] = [i for i in report["created"] if i["source_type"] == "instance"]
     created = deployed.rds.describe_db_snapshots(
         DBSnapshotIdentifier=instance_snapshot["snapshot_id"]
     )["DBSnapshots"][0]
     assert {t["Key"]: t["Value"] for t in created["TagList"]} == {
         "ManagedBy": NAME, "RunId": "exec-0001", "SourceId": "db-a", "SourceType": "instance",
+        "RunStartedAt": final["started_at"][:19] + "Z",
     }  # fmt: skip
 
 

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 # The status a dry run reports for the snapshot it would have created.
 DRY_RUN_STATUS = "not created (dry run)"
+
+
+def parse_utc(value: str) -> datetime | None:
+    """An ISO 8601 time as an aware UTC datetime (naive means UTC); None when unparsable."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 class SourceType(StrEnum):
@@ -55,6 +64,7 @@ class Snapshot:
     created_at: datetime | None
     managed_by: str | None = None
     run_id: str | None = None
+    run_started_at: datetime | None = None  # the `RunStartedAt` tag: when the making run started
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,9 +14,15 @@ from typing import Any
 
 from rds_snapshot_manager import logs
 from rds_snapshot_manager.adapters.ledger import LedgerAdapter
-from rds_snapshot_manager.adapters.rds import TAG_MANAGED_BY, TAG_RUN_ID, RdsAdapter
+from rds_snapshot_manager.adapters.rds import (
+    TAG_MANAGED_BY,
+    TAG_RUN_ID,
+    TAG_RUN_STARTED_AT,
+    RdsAdapter,
+    tag_time,
+)
 from rds_snapshot_manager.adapters.targets_file import TargetsFile, TargetsFileError
-from rds_snapshot_manager.domain.interval import is_due
+from rds_snapshot_manager.domain.interval import backup_time, is_due, still_blocks
 from rds_snapshot_manager.domain.model import (
     DRY_RUN_STATUS,
     Database,
@@ -148,12 +154,17 @@ class CreateService:
                 source = snapshot.source
                 if snapshot.run_id == ctx.run_id:
                     inventory.this_run[source] = (snapshot.snapshot_id, snapshot.status)
-                elif snapshot.status == "creating" or snapshot.created_at is None:
-                    inventory.in_progress.add(source)
-                elif (
-                    source not in inventory.newest or snapshot.created_at > inventory.newest[source]
+                    continue
+                counted = backup_time(snapshot.created_at, snapshot.run_started_at)
+                if snapshot.status == "available":
+                    newest = inventory.newest.get(source)
+                    if counted is not None and (newest is None or counted > newest):
+                        inventory.newest[source] = counted
+                elif snapshot.status == "creating" and still_blocks(
+                    counted, ctx.started_at, self._settings.wait_timeout_seconds
                 ):
-                    inventory.newest[source] = snapshot.created_at
+                    inventory.in_progress.add(source)
+                # Anything else (failed, deleting, ...) is no backup and blocks nothing.
         return inventory
 
     def _quota(self, ctx: RunContext) -> Quota:
@@ -176,7 +187,7 @@ class CreateService:
         decision = is_due(
             inventory.newest.get(ref),
             self._settings.backup_interval_hours,
-            ctx.now,
+            ctx.started_at,  # the run's clock: a retried Create decides as the first attempt
             in_progress=ref in inventory.in_progress,
         )
         return None if decision.due else TargetOutcome.skipped(ref, decision.reason)
@@ -217,6 +228,7 @@ class CreateService:
         tags = {
             TAG_MANAGED_BY: self._settings.name,
             TAG_RUN_ID: ctx.run_id,
+            TAG_RUN_STARTED_AT: tag_time(ctx.started_at),
             "SourceId": ref.source_id,
             "SourceType": str(ref.source_type),
         }

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from rds_snapshot_manager.domain.model import parse_utc
 from rds_snapshot_manager.settings import Settings
 
 
@@ -74,10 +75,7 @@ def _run_options(run_input: object) -> tuple[bool, int | None]:
 def _parse_time(value: object, default: datetime) -> datetime:
     if value is None or value == "":
         return default
-    if not isinstance(value, str):
+    parsed = parse_utc(value) if isinstance(value, str) else None
+    if parsed is None:
         raise BadEventError(f"started_at must be an ISO 8601 time; got {value!r}")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadEventError(f"started_at must be an ISO 8601 time; got {value!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parsed
