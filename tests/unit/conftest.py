@@ -171,6 +171,33 @@ def inject_error(
     client.meta.events.register(f"before-parameter-build.{service}.{operation}", hook)
 
 
+def inject_exception(
+    client: Any,
+    operation: str,
+    make: Callable[[], Exception],
+    when: Callable[[dict[str, Any]], bool] = lambda params: True,
+    after: bool = False,
+) -> None:
+    """Makes `operation` raise `make()` (any exception, e.g. botocore's ReadTimeoutError) for calls
+    whose params match: before the request, or with `after`, once moto has done the work, as when
+    the response is lost on the way back."""
+    service = client.meta.service_model.service_name
+
+    def before(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if when(params):
+            if not after:
+                raise make()
+            context["lose_response"] = True  # the request's own context reaches after-call
+
+    def lost(context: dict[str, Any], **_: Any) -> None:
+        if context.get("lose_response"):
+            raise make()
+
+    client.meta.events.register(f"before-parameter-build.{service}.{operation}", before)
+    if after:
+        client.meta.events.register(f"after-call.{service}.{operation}", lost)
+
+
 def slow_down(client: Any, operation: str, seconds: float = 0.05) -> None:
     """Makes every `operation` call wait `seconds` first, so concurrent calls overlap."""
     service = client.meta.service_model.service_name

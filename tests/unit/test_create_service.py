@@ -1,8 +1,14 @@
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
 
 from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Outcome, TargetOutcome
 from rds_snapshot_manager.services.create import CreateResult
@@ -14,6 +20,7 @@ from tests.unit.conftest import (
     count_calls,
     inject_error,
     inject_errors_by,
+    inject_exception,
     later,
     slow_down,
 )
@@ -307,3 +314,62 @@ def test_snapshot_creating_without_create_time_blocks_only_until_wait_timeout_an
     creating_since(now - timedelta(hours=2, minutes=1))
     unblocked = by_source(engine.create.run(context(run_id="r2", now=now)))["db-a"]
     assert unblocked.outcome is Outcome.CREATED
+
+
+FAULTS: dict[str, Callable[[], Exception]] = {
+    "db-timeout": lambda: ReadTimeoutError(endpoint_url="https://rds.amazonaws.com"),
+    "db-unreachable": lambda: EndpointConnectionError(endpoint_url="https://rds.amazonaws.com"),
+    "db-closed": lambda: ConnectionClosedError(endpoint_url="https://rds.amazonaws.com"),
+    "db-bug": lambda: RuntimeError("something unexpected"),
+}
+
+
+def test_any_exception_on_one_create_fails_that_target_alone_and_all_reach_the_ledger(
+    account: Account,
+) -> None:
+    for identifier in [*FAULTS, "db-fine"]:
+        account.instance(identifier)
+    for identifier, make in FAULTS.items():
+        inject_exception(
+            account.rds, "CreateDBSnapshot", make,
+            when=lambda p, i=identifier: p["DBInstanceIdentifier"] == i,
+        )  # fmt: skip
+    engine = account.engine(db_instance_identifiers=(*FAULTS, "db-fine"), max_concurrency=4)
+    outcomes = by_source(engine.create.run(context()))
+    assert {k: (o.outcome, o.error_code) for k, o in outcomes.items()} == {
+        "db-timeout": (Outcome.FAILED, "ReadTimeoutError"),
+        "db-unreachable": (Outcome.FAILED, "EndpointConnectionError"),
+        "db-closed": (Outcome.FAILED, "ConnectionClosedError"),
+        "db-bug": (Outcome.FAILED, "RuntimeError"),
+        "db-fine": (Outcome.CREATED, ""),
+    }
+    assert outcomes["db-bug"].message == "something unexpected"
+    recorded = {o.source_id: o.outcome for o in account.ledger().read_run("run-1").outcomes}
+    assert recorded == {k: o.outcome for k, o in outcomes.items()}
+
+
+def test_create_whose_response_was_lost_is_found_by_the_retry_and_the_next_run(
+    account: Account,
+) -> None:
+    account.instance("db-a")
+    account.instance("db-b")
+    inject_exception(
+        account.rds, "CreateDBSnapshot",
+        lambda: ReadTimeoutError(endpoint_url="https://rds.amazonaws.com"),
+        when=lambda p: p["DBInstanceIdentifier"] == "db-a", after=True,
+    )  # fmt: skip
+    engine = account.engine(db_instance_identifiers=("db-a", "db-b"))
+    ctx = context(run_id="exec-1")
+    first = by_source(engine.create.run(ctx))
+    assert (first["db-a"].outcome, first["db-a"].error_code) == (Outcome.FAILED, "ReadTimeoutError")
+    assert first["db-a"].snapshot_id in account.snapshot_ids()  # RDS did make it
+    # The state machine's retry of the same run meets it as its own: no second snapshot.
+    retried = by_source(engine.create.run(ctx))
+    assert (retried["db-a"].outcome, retried["db-a"].snapshot_id) == (
+        Outcome.CREATED,
+        first["db-a"].snapshot_id,
+    )
+    # And a later run counts it as the newest backup.
+    later_run = by_source(engine.create.run(context(run_id="exec-2", now=later(hours=1))))
+    assert later_run["db-a"].outcome is Outcome.SKIPPED
+    assert len(account.snapshot_ids()) == 2

@@ -1,8 +1,18 @@
 import time
 
+from botocore.exceptions import ReadTimeoutError
+
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
-from tests.unit.conftest import Account, context, count_calls, inject_error, later, slow_down
+from tests.unit.conftest import (
+    Account,
+    context,
+    count_calls,
+    inject_error,
+    inject_exception,
+    later,
+    slow_down,
+)
 
 
 def fleet(account: Account) -> None:
@@ -144,3 +154,25 @@ def test_snapshot_already_gone_counts_as_deleted_so_a_retried_prune_succeeds(
     retried = engine.prune.run(ctx)
     assert retried.summary() == {"deleted": 3, "failed": 0, "kept": 2}
     assert {d.message for d in retried.deletions} == {"already gone"}
+
+
+def test_any_exception_on_one_delete_fails_that_deletion_alone(account: Account) -> None:
+    engine, ctx = fleet_after_create(account)
+    calls = iter(range(100))
+    inject_exception(
+        account.rds, "DeleteDBSnapshot",
+        lambda: ReadTimeoutError(endpoint_url="https://rds.amazonaws.com"),
+        when=lambda params: next(calls) == 0,  # the first instance snapshot's delete only
+    )  # fmt: skip
+    inject_exception(account.rds, "DeleteDBClusterSnapshot", lambda: RuntimeError("bug"))
+    result = engine.prune.run(ctx)
+    outcomes = sorted((d.source.source_type, d.deleted, d.error_code) for d in result.deletions)
+    assert outcomes == [
+        ("cluster", False, "RuntimeError"),
+        ("instance", False, "ReadTimeoutError"),
+        ("instance", True, ""),
+    ]
+    recorded = account.ledger().read_run(ctx.run_id).deletions
+    assert sorted(d.snapshot_id for d in recorded) == sorted(
+        d.snapshot_id for d in result.deletions
+    )

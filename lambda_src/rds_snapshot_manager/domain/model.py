@@ -90,9 +90,23 @@ class TargetOutcome:
 
     @classmethod
     def failed(
-        cls, source_id: str, source_type: SourceType | None, error_code: str, message: str
+        cls,
+        source_id: str,
+        source_type: SourceType | None,
+        error_code: str,
+        message: str,
+        snapshot_id: str = "",
     ) -> TargetOutcome:
-        return cls(source_id, source_type, Outcome.FAILED, error_code=error_code, message=message)
+        """`snapshot_id` set on a failure whose snapshot may exist (a create whose response was
+        lost, a snapshot that ended `failed`)."""
+        return cls(
+            source_id,
+            source_type,
+            Outcome.FAILED,
+            snapshot_id,
+            error_code=error_code,
+            message=message,
+        )
 
     @property
     def key(self) -> str:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from rds_snapshot_manager import logs
+from rds_snapshot_manager.adapters import fault
 from rds_snapshot_manager.adapters.ledger import LedgerAdapter
 from rds_snapshot_manager.adapters.rds import (
     TAG_MANAGED_BY,
@@ -122,7 +123,12 @@ class CreateService:
                 outcomes.append(decided)
         allowed, over_quota = self._within_quota(due, inventory, quota)
         outcomes += over_quota
-        batch = run_bounded(lambda ref: self._create(ctx, ref), allowed, settings.max_concurrency)
+        batch = run_bounded(
+            lambda ref: self._create(ctx, ref),
+            allowed,
+            settings.max_concurrency,
+            on_error=lambda ref, error: self._unconfirmed(ctx, ref, error),
+        )
         outcomes += batch.results
         for outcome in outcomes:
             self._log(ctx, outcome)
@@ -233,6 +239,16 @@ class CreateService:
             "SourceType": str(ref.source_type),
         }
         return self._rds.create_snapshot(ref, new_id, tags)
+
+    def _unconfirmed(self, ctx: RunContext, ref: SourceRef, error: Exception) -> TargetOutcome:
+        """A create call that raised (e.g. its response was lost) is this target's failure. It
+        keeps the snapshot id: the snapshot may exist after all, and Check looks for it (a retry
+        of this run meets it as its own, a later run counts it)."""
+        code, message = fault(error)
+        new_id = snapshot_id(self._settings.name, ctx.run_id, ref, ctx.started_at)
+        return TargetOutcome.failed(
+            ref.source_id, ref.source_type, code, message, snapshot_id=new_id
+        )
 
     @staticmethod
     def _log(ctx: RunContext, outcome: TargetOutcome) -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rds_snapshot_manager import logs
+from rds_snapshot_manager.adapters import fault
 from rds_snapshot_manager.adapters.ledger import PLAN_PREFIX, LedgerAdapter
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Deletion, Snapshot, SourceType
@@ -52,6 +53,9 @@ class PruneService:
             lambda snapshot: self._delete(ctx, snapshot),
             plan.expired,
             self._settings.max_concurrency,
+            on_error=lambda snapshot, error: Deletion(
+                snapshot.snapshot_id, snapshot.source, False, *fault(error)
+            ),
         )
         for deletion in batch.results:
             logs.decision(
