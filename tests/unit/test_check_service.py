@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import timedelta
 
 from botocore.exceptions import EndpointConnectionError
@@ -147,3 +148,25 @@ def test_check_without_pending_snapshots_makes_no_rds_call(account: Account) -> 
     result = account.engine().check.run(context())
     assert result.summary()["available"] == 1
     assert account.calls == {"Query": 1}
+
+
+def test_a_listed_members_row_follows_its_clusters_snapshot_which_is_described_once(
+    account: Account,
+) -> None:
+    account.cluster("aurora-1", members=1)
+    account.snapshot("aurora-1", "snap-c", cluster=True, run_id="run-1")
+    member = replace(
+        TargetOutcome.created(SourceRef(SourceType.INSTANCE, "aurora-1-1"), "snap-c", "creating"),
+        reason="covered by the snapshot of cluster aurora-1",
+    )
+    ledger = record_pending(account, member, TargetOutcome.created(AURORA, "snap-c", "creating"))
+    count_calls(account)
+    result = account.engine().check.run(context())
+    assert result.summary()["available"] == 1  # one snapshot, though two rows carry it
+    assert "DescribeDBSnapshots" not in account.calls
+    assert account.calls["DescribeDBClusterSnapshots"] == 1
+    outcomes = {o.source_id: o for o in ledger.read_run("run-1").outcomes}
+    assert (outcomes["aurora-1-1"].status, outcomes["aurora-1-1"].reason) == (
+        "available",
+        "covered by the snapshot of cluster aurora-1",
+    )

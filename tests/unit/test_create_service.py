@@ -1,3 +1,4 @@
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +12,7 @@ from botocore.exceptions import (
 )
 
 from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Outcome, TargetOutcome
+from rds_snapshot_manager.domain.report import RunSummary, build_report
 from rds_snapshot_manager.services.create import CreateResult
 from tests.unit.conftest import (
     NAME,
@@ -64,8 +66,14 @@ def test_cluster_members_of_any_engine_are_snapshotted_once_at_cluster_level(
     result = engine.create.run(context())
     assert sorted((o.source_id, o.source_type, o.outcome) for o in result.outcomes) == [
         ("aurora-my", "cluster", Outcome.CREATED),
+        ("aurora-my-1", "instance", Outcome.CREATED),  # listed members: their own outcome,
+        ("aurora-my-2", "instance", Outcome.CREATED),  # pointing at their cluster's snapshot
         ("aurora-pg", "cluster", Outcome.CREATED),
+        ("aurora-pg-1", "instance", Outcome.CREATED),
     ]
+    outcomes = by_source(result)
+    assert outcomes["aurora-my-2"].snapshot_id == outcomes["aurora-my"].snapshot_id
+    assert outcomes["aurora-my-2"].reason == "covered by the snapshot of cluster aurora-my"
     assert len(account.snapshot_ids(cluster=True)) == 2
     assert all(len(i) <= 63 for i in account.snapshot_ids(cluster=True))
 
@@ -185,7 +193,9 @@ def test_dry_run_creates_nothing_but_reports_what_it_would_do(account: Account) 
     before = account.snapshot_ids()
     engine = account.engine(db_instance_identifiers=("db-a",))
     result = engine.create.run(context(dry_run=True))
-    assert result.summary() == {"created": 1, "skipped": 0, "failed": 0, "dry_run": True}
+    assert result.summary() == {
+        "created": 0, "would_create": 1, "skipped": 0, "failed": 0, "dry_run": True,
+    }  # fmt: skip
     assert result.outcomes[0].status == DRY_RUN_STATUS
     assert account.snapshot_ids() == before
 
@@ -373,3 +383,87 @@ def test_create_whose_response_was_lost_is_found_by_the_retry_and_the_next_run(
     later_run = by_source(engine.create.run(context(run_id="exec-2", now=later(hours=1))))
     assert later_run["db-a"].outcome is Outcome.SKIPPED
     assert len(account.snapshot_ids()) == 2
+
+
+def test_list_file_in_cp1252_fails_alone_and_explicit_databases_are_snapshotted(
+    account: Account,
+) -> None:
+    account.instance("db-a")
+    account.s3.create_bucket(Bucket="lists")
+    account.s3.put_object(Bucket="lists", Key="l.txt", Body="café-db\r\n".encode("cp1252"))
+    engine = account.engine(
+        db_instance_identifiers=("db-a",), targets_s3_bucket="lists", targets_s3_key="l.txt"
+    )
+    outcomes = by_source(engine.create.run(context()))
+    assert outcomes["db-a"].outcome is Outcome.CREATED
+    assert outcomes["s3://lists/l.txt"].error_code == "InvalidEncoding"
+
+
+def test_absurdly_long_ids_are_short_failures_and_no_ledger_item_grows_large(
+    account: Account,
+) -> None:
+    account.instance("db-a")
+    account.s3.create_bucket(Bucket="lists")
+    lines = [f"db-{i}-" + "x" * 100_000 for i in range(30)] + ["db-a"]
+    account.s3.put_object(Bucket="lists", Key="l.txt", Body="\n".join(lines).encode())
+    engine = account.engine(targets_s3_bucket="lists", targets_s3_key="l.txt")
+    result = engine.create.run(context())
+    failed = [o for o in result.outcomes if o.outcome is Outcome.FAILED]
+    assert len(failed) == 30
+    assert {o.error_code for o in failed} == {"InvalidIdentifier"}
+    assert max(len(o.source_id) for o in failed) <= 63
+    assert (
+        "(100005 characters)" in by_source(result)["db-0-" + "x" * 38 + "...(100005 chars)"].message
+    )
+    assert by_source(result)["db-a"].outcome is Outcome.CREATED
+    items = account.dynamodb.scan(TableName="rsm-test-ledger")["Items"]  # a test may scan
+    assert max(len(json.dumps(item)) for item in items) < 20_000
+
+
+def test_messages_are_capped_so_outcomes_stay_small(account: Account) -> None:
+    account.instance("db-a")
+    inject_error(account.rds, "CreateDBSnapshot", "InternalFailure", message="m" * 100_000)
+    [outcome] = account.engine(db_instance_identifiers=("db-a",)).create.run(context()).outcomes
+    assert outcome.error_code == "InternalFailure"
+    assert len(outcome.message) == 1000
+
+
+def test_mixed_case_ids_are_matched_and_reported_as_the_user_wrote_them(account: Account) -> None:
+    account.instance("orders-db")
+    account.cluster("billing", members=1)
+    engine = account.engine(
+        db_instance_identifiers=("Orders-DB", "Billing-1"), db_cluster_identifiers=("BILLING",)
+    )
+    outcomes = by_source(engine.create.run(context()))
+    assert sorted(outcomes) == ["BILLING", "Billing-1", "Orders-DB"]
+    assert outcomes["Orders-DB"].outcome is Outcome.CREATED
+    assert outcomes["Billing-1"].snapshot_id == outcomes["BILLING"].snapshot_id
+    assert outcomes["Billing-1"].reason == "covered by the snapshot of cluster BILLING"
+    new_id = outcomes["Orders-DB"].snapshot_id
+    [snapshot] = account.rds.describe_db_snapshots(DBSnapshotIdentifier=new_id)["DBSnapshots"]
+    assert {t["Key"]: t["Value"] for t in snapshot["TagList"]}["SourceId"] == "orders-db"
+
+
+def test_instance_and_cluster_with_one_id_are_both_snapshotted_and_reported_once_each(
+    account: Account,
+) -> None:
+    account.instance("shared")
+    account.cluster("shared")
+    engine = account.engine(
+        db_instance_identifiers=("shared", "lonely"), db_cluster_identifiers=("shared",)
+    )
+    account.cluster("lonely")
+    result = engine.create.run(context())
+    assert sorted((o.source_id, str(o.source_type), o.outcome) for o in result.outcomes) == [
+        ("lonely", "instance", Outcome.FAILED),
+        ("shared", "cluster", Outcome.CREATED),
+        ("shared", "instance", Outcome.CREATED),
+    ]
+    [lonely] = [o for o in result.outcomes if o.source_id == "lonely"]
+    assert "a DB cluster lonely exists" in lonely.message
+    report = build_report(
+        RunSummary("run-1", False, account.ledger().read_run("run-1").outcomes, [])
+    )
+    assert [(i["source_id"], i["source_type"]) for i in report["created"]] == [
+        ("shared", "cluster"), ("shared", "instance"),
+    ]  # fmt: skip

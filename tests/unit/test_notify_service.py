@@ -106,3 +106,16 @@ def test_notify_reads_the_run_with_query_only(account: Account) -> None:
     count_calls(account)
     account.engine().notify.run(context())
     assert account.calls == {"Query": 1, "Publish": 1, "UpdateItem": 1}
+
+
+def test_subject_keeps_the_status_for_a_long_name_and_run_id(account: Account) -> None:
+    record(account, TargetOutcome.failed("ghost", SourceType.INSTANCE, "NotFound", "no"))
+    subjects: list[str] = []
+    account.sns.meta.events.register(
+        "before-parameter-build.sns.Publish",
+        lambda params, **_: subjects.append(params["Subject"]),
+    )
+    engine = account.engine(name="a-very-long-deployment-name-" + "x" * 80)
+    engine.notify.run(context(run_id="run-1"))
+    assert len(subjects) == 2
+    assert all(len(s) < 100 and s.endswith(": FAILED") for s in subjects)

@@ -8,6 +8,13 @@ from enum import StrEnum
 
 # The status a dry run reports for the snapshot it would have created.
 DRY_RUN_STATUS = "not created (dry run)"
+# Reasons and error messages are cut to this many characters (AWS messages, exception texts): with
+# ids capped too, no outcome can grow a ledger item or the report without bound.
+TEXT_LIMIT = 1000
+
+
+def cap_text(text: str, limit: int = TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def parse_utc(value: str) -> datetime | None:
@@ -80,6 +87,11 @@ class TargetOutcome:
     error_code: str = ""
     message: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", cap_text(self.reason))
+        object.__setattr__(self, "error_code", cap_text(self.error_code, 100))
+        object.__setattr__(self, "message", cap_text(self.message))
+
     @classmethod
     def created(cls, ref: SourceRef, snapshot_id: str, status: str) -> TargetOutcome:
         return cls(ref.source_id, ref.source_type, Outcome.CREATED, snapshot_id, status)
@@ -122,6 +134,10 @@ class Deletion:
     deleted: bool
     error_code: str = ""
     message: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error_code", cap_text(self.error_code, 100))
+        object.__setattr__(self, "message", cap_text(self.message))
 
 
 @dataclass(frozen=True, slots=True)

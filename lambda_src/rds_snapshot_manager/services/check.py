@@ -85,9 +85,11 @@ class CheckService:
         outcomes = [settled.get(o.key, o) for o in outcomes]
         if settled:
             self._ledger.record_outcomes(ctx.run_id, outcomes, ctx.now)
-        counts: Counter[str] = Counter(
-            counted for o in outcomes if (counted := self._status_of(o)) is not None
-        )
+        # Per snapshot, not per row: a listed cluster member's row shares its cluster's snapshot.
+        by_snapshot = {
+            o.snapshot_id: counted for o in outcomes if (counted := self._status_of(o)) is not None
+        }
+        counts: Counter[str] = Counter(by_snapshot.values())
         elapsed = (ctx.now - ctx.started_at).total_seconds()
         return CheckResult(counts, timed_out=elapsed >= self._settings.wait_timeout_seconds)
 
@@ -95,9 +97,13 @@ class CheckService:
         """Status by snapshot id, one filtered describe per kind. A kind whose describe fails
         (after botocore's retries) is left unknown this time: its snapshots stay as they are and
         the next poll asks again, so one dropped connection does not fail the step."""
+        kinds: dict[str, SourceType] = {}
+        for outcome in pending:  # a cluster member's row carries its cluster's snapshot id
+            if outcome.source_type and kinds.get(outcome.snapshot_id) is not SourceType.CLUSTER:
+                kinds[outcome.snapshot_id] = outcome.source_type
         statuses: dict[str, str] = {}
         for kind in SourceType:
-            ids = [o.snapshot_id for o in pending if o.source_type is kind]
+            ids = [snapshot_id for snapshot_id, of in kinds.items() if of is kind]
             if not ids:
                 continue
             try:

@@ -37,7 +37,9 @@ from rds_snapshot_manager.domain.model import (
 from rds_snapshot_manager.domain.naming import snapshot_id
 from rds_snapshot_manager.domain.retention import select_expired
 from rds_snapshot_manager.domain.targets import (
+    Resolution,
     TargetRequest,
+    covered_member,
     forbidden_state_reason,
     resolve_targets,
 )
@@ -68,8 +70,11 @@ class CreateResult:
         counts = dict.fromkeys(Outcome, 0)
         for outcome in self.outcomes:
             counts[outcome.outcome] += 1
+        # A dry run creates nothing: what it would create is counted apart (`would_create`).
+        created = "would_create" if self.dry_run else "created"
         return {
-            "created": counts[Outcome.CREATED],
+            "created": 0,
+            created: counts[Outcome.CREATED],
             "skipped": counts[Outcome.SKIPPED],
             "failed": counts[Outcome.FAILED],
             "dry_run": self.dry_run,
@@ -129,11 +134,24 @@ class CreateService:
             settings.max_concurrency,
             on_error=lambda ref, error: self._unconfirmed(ctx, ref, error),
         )
-        outcomes += batch.results
+        outcomes = self._as_requested(outcomes + batch.results, resolution)
         for outcome in outcomes:
             self._log(ctx, outcome)
         self._ledger.record_outcomes(ctx.run_id, outcomes, ctx.now)
         return CreateResult(outcomes, ctx.dry_run, batch.max_in_flight)
+
+    @staticmethod
+    def _as_requested(outcomes: list[TargetOutcome], resolution: Resolution) -> list[TargetOutcome]:
+        """Each target under the id the user gave (RDS answers in lowercase), plus one outcome
+        per listed cluster member, pointing at its cluster's."""
+        by_ref = {
+            SourceRef(o.source_type, o.source_id): o for o in outcomes if o.source_type is not None
+        }
+        return [resolution.shown(o) for o in outcomes] + [
+            covered_member(member, by_ref[member.cluster], resolution.shown_id(member.cluster))
+            for member in resolution.members
+            if member.cluster in by_ref
+        ]
 
     def _listed_ids(self, ctx: RunContext) -> tuple[list[str], list[TargetOutcome]]:
         if self._targets_file is None:

@@ -10,7 +10,12 @@ from typing import Any
 from rds_snapshot_manager import logs
 from rds_snapshot_manager.adapters.ledger import LedgerAdapter
 from rds_snapshot_manager.adapters.notifier import Notifier, PublishFailedError
-from rds_snapshot_manager.domain.report import RunSummary, build_report, sns_message
+from rds_snapshot_manager.domain.report import (
+    RunSummary,
+    build_report,
+    sns_message,
+    sns_subject,
+)
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
 
@@ -47,7 +52,7 @@ class NotifyService:
             logs.decision(ctx.run_id, "-", "notify", "already published", status=status)
             return NotifyResult(status, True)
         body = sns_message(report)
-        subject = f"{self._settings.name} run {ctx.run_id}: {status}"
+        subject = sns_subject(self._settings.name, ctx.run_id, status)
         topics = [self._settings.report_topic_arn]
         if status != "OK":
             topics.append(self._settings.failure_topic_arn)

@@ -23,9 +23,18 @@ class PruneResult:
     kept: int
     max_in_flight: int
 
+    dry_run: bool = False
+
     def summary(self) -> dict[str, Any]:
         deleted = sum(1 for d in self.deletions if d.deleted)
-        return {"deleted": deleted, "failed": len(self.deletions) - deleted, "kept": self.kept}
+        # A dry run deletes nothing: what it would delete is counted apart (`would_delete`).
+        counted = "would_delete" if self.dry_run else "deleted"
+        return {
+            "deleted": 0,
+            counted: deleted,
+            "failed": len(self.deletions) - deleted,
+            "kept": self.kept,
+        }
 
 
 def retention_policy(settings: Settings) -> RetentionPolicy:
@@ -69,7 +78,7 @@ class PruneService:
                 error_message=deletion.message,
             )
         self._ledger.record_deletions(ctx.run_id, batch.results, ctx.now)
-        return PruneResult(batch.results, plan.kept, batch.max_in_flight)
+        return PruneResult(batch.results, plan.kept, batch.max_in_flight, ctx.dry_run)
 
     def _plan(self, ctx: RunContext) -> Selection:
         policy = retention_policy(self._settings)
