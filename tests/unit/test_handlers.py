@@ -45,7 +45,7 @@ def state(**extra: Any) -> dict[str, Any]:
     """The state Init makes; the start is now, as the state machine's clock is the real one (the
     interval is decided on the run's start, so a start in the past would make nothing due)."""
     started = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    return {"run_id": "exec-0001", "started_at": started, "input": {}, **extra}
+    return {"run_id": "exec-0001", "started_at": started, "input": {}, "error": None, **extra}
 
 
 def run_cycle(event: dict[str, Any]) -> dict[str, Any]:
@@ -159,7 +159,7 @@ def test_caught_error_in_the_state_makes_notify_report_failed(deployed: Account)
         (state(input={"dry_run": "true"}), 'input.dry_run must be true or false .*; got "true"'),
         (state(input={"dry_run": 1}), "input.dry_run must be true or false"),
         (state(input={"dry_run": None}), "input.dry_run must be true or false"),
-        (state(input={"trigger": 5}), "input.trigger must be a string"),
+        (state(input={"trigger": "schedule"}), "unknown key\\(s\\) 'trigger'"),
     ],
 )
 def test_malformed_state_fails_with_a_clear_message(
@@ -187,7 +187,7 @@ def test_input_with_a_typo_is_reported_failed_and_changes_nothing(deployed: Acco
 
 def test_scheduled_input_and_explicit_options_are_accepted(deployed: Account) -> None:
     deployed.instance("db-a")
-    scheduled = handlers.create_handler(state(input={"trigger": "schedule"}), None)
+    scheduled = handlers.create_handler(state(input={"dry_run": False}), None)  # the schedule's
     assert scheduled["created"] == 1
     options = {"dry_run": False, "manual_snapshot_quota": 5}
     explicit = handlers.create_handler(state(run_id="exec-0002", input=options), None)

@@ -60,9 +60,9 @@ class RunContext:
         )
 
 
-# The execution input's keys (common design decision D5), plus `trigger`, which the module's
-# EventBridge target sets ({"trigger": "schedule"}) so a scheduled run is told from a manual one.
-RUN_OPTIONS = ("dry_run", "manual_snapshot_quota", "trigger")
+# The execution input's only keys (common design decision D5); the module's schedule sends
+# {"dry_run": false}.
+RUN_OPTIONS = ("dry_run", "manual_snapshot_quota")
 _SHOWN = 80  # characters of a rejected key or value the error shows
 
 
@@ -91,8 +91,6 @@ def _run_options(run_input: object) -> tuple[bool, int | None]:
         raise BadEventError(
             f"input.manual_snapshot_quota must be a whole number >= 1; got {_shown(quota)}"
         )
-    if not isinstance(run_input.get("trigger", ""), str):
-        raise BadEventError(f"input.trigger must be a string; got {_shown(run_input['trigger'])}")
     return dry_run, quota
 
 
