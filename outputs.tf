@@ -54,6 +54,11 @@ output "log_group_names" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the CloudWatch alarms on failed and timed-out executions."
+  description = "ARNs of the CloudWatch alarms: failed and timed-out executions, failed-invocations (the schedule could not start a run) and, where the schedule's longest gap is at most about 6 days, missed-run (no run started)."
   value       = module.rds_snapshot_manager.alarm_arns
+}
+
+output "snapshot_identifier_prefix" {
+  description = "Prefix of the identifier of every snapshot this deployment creates (rsm- and 8 hex characters of sha256(name)); only snapshots with this prefix and the tag ManagedBy = name are ever deleted."
+  value       = module.rds_snapshot_manager.snapshot_identifier_prefix
 }

@@ -84,16 +84,17 @@ variable "selection_tags" {
 }
 
 variable "targets_s3_object" {
-  description = "Also read identifiers from this S3 object: a text file, one identifier per line (LF or CRLF); blank lines and lines starting with # are ignored."
+  description = "Also read identifiers from this S3 object: a text file, one identifier per line (LF or CRLF); blank lines and lines starting with # are ignored. kms_key_arn: the customer-managed key the object is encrypted with (SSE-KMS), if any."
   type = object({
-    bucket = string
-    key    = string
+    bucket      = string
+    key         = string
+    kms_key_arn = optional(string)
   })
   default = null
 }
 
 variable "schedule_expression" {
-  description = "EventBridge schedule of the runs: cron(minutes hours day-of-month month day-of-week year) or rate(N unit)."
+  description = "EventBridge schedule of the runs: cron(minutes hours day-of-month month day-of-week year), where exactly one of day-of-month and day-of-week is ?, or rate(N unit)."
   type        = string
   default     = "cron(0 1 * * ? *)"
 }
@@ -165,9 +166,15 @@ variable "notification_emails" {
 }
 
 variable "lambda_runtime" {
-  description = "Lambda runtime of the four functions."
+  description = "Lambda runtime of the four functions: python3.11 or later (the code needs 3.11)."
   type        = string
   default     = "python3.13"
+}
+
+variable "allow_emulator_runtime" {
+  description = "Only for emulators (LocalStack) driven by AWS provider 3.x, whose client-side check accepts at most python3.8: lets lambda_runtime name a Python older than 3.11. The emulator runs the code on its own Python; on real AWS the functions would fail on import."
+  type        = bool
+  default     = false
 }
 
 variable "lambda_timeout" {
@@ -198,6 +205,18 @@ variable "log_retention_days" {
   description = "Retention of the functions' and the state machine's log groups, in days; one of the values CloudWatch Logs accepts."
   type        = number
   default     = 365
+}
+
+variable "role_path" {
+  description = "IAM path of every role the module creates."
+  type        = string
+  default     = "/"
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of the managed policy set as permissions boundary on every role the module creates; null sets none."
+  type        = string
+  default     = null
 }
 
 variable "kms_key_arn" {

@@ -1,11 +1,12 @@
 terraform {
-  # terraform_data (the workspace guard) needs 1.4; the module needs 1.5.
-  required_version = ">= 1.5"
+  # The module needs 1.9 (validations that refer to other variables).
+  required_version = ">= 1.9"
 
   required_providers {
     aws = {
-      source  = "hashicorp/aws"
-      version = ">= 3.39, < 7.0"
+      source = "hashicorp/aws"
+      # The module's floor (modules/rds-snapshot-manager/versions.tf explains it).
+      version = ">= 5.76, < 7.0"
     }
   }
 

@@ -1,5 +1,5 @@
 resource "aws_cloudwatch_event_rule" "schedule" {
-  name                = "${var.name}-schedule"
+  name                = local.schedule_rule_name
   description         = "Starts a run of the ${var.name} snapshot state machine."
   schedule_expression = var.schedule_expression
   tags                = var.tags
@@ -10,6 +10,9 @@ resource "aws_cloudwatch_event_target" "state_machine" {
   target_id = "state-machine"
   arn       = aws_sfn_state_machine.this.arn
   role_arn  = aws_iam_role.events.arn
-  # An explicit input, so the execution sees no scheduler event fields (input.dry_run stays unset).
-  input = jsonencode({ trigger = "schedule" })
+  # An explicit input: the run accepts only the keys dry_run and manual_snapshot_quota (D5), so it
+  # must not see the scheduler's event fields. dry_run = false changes nothing (the input can only
+  # turn a dry run on); it is there because an empty {} is dropped by LocalStack ("No event to send
+  # to target"), which would leave the emulated schedule starting no run at all.
+  input = jsonencode({ dry_run = false })
 }

@@ -1,39 +1,52 @@
 data "aws_partition" "current" {}
 data "aws_caller_identity" "current" {}
-data "aws_region" "current" {}
 
 locals {
-  service_principals = {
-    lambda = "lambda.amazonaws.com"
-    states = "states.amazonaws.com"
-    events = "events.amazonaws.com"
-  }
-
   rds_arn_prefix = "arn:${local.partition}:rds:${local.region}:${local.account_id}"
 
+  # RDS identifiers are case-insensitive, and RDS stores them and builds its ARNs in lowercase,
+  # while IAM compares ARNs case-sensitively: "Orders-DB" must be granted as ...:db:orders-db.
+  instance_ids = [for id in var.db_instance_identifiers : lower(id)]
+  cluster_ids  = [for id in var.db_cluster_identifiers : lower(id)]
+
   # Explicit lists are granted by ARN; run-time selection (tags, S3 file) needs every database here.
-  instance_arns = local.selects_dynamically ? ["${local.rds_arn_prefix}:db:*"] : [for id in var.db_instance_identifiers : "${local.rds_arn_prefix}:db:${id}"]
-  cluster_arns  = local.selects_dynamically ? ["${local.rds_arn_prefix}:cluster:*"] : [for id in var.db_cluster_identifiers : "${local.rds_arn_prefix}:cluster:${id}"]
+  instance_arns = local.selects_dynamically ? ["${local.rds_arn_prefix}:db:*"] : [for id in local.instance_ids : "${local.rds_arn_prefix}:db:${id}"]
+  # An instance listed by id that belongs to an Aurora or Multi-AZ DB cluster is snapshotted at
+  # cluster level, with CreateDBClusterSnapshot on its cluster. Which cluster that is, RDS says only
+  # at run time (DescribeDBInstances), so listing any instance grants CreateDBClusterSnapshot on
+  # every cluster of the account and Region. What that can create stays confined: the new snapshot's
+  # identifier must start with this deployment's prefix and carry ManagedBy = name (statement
+  # CreateOwnSnapshotsTaggedManagedBy), and CreateDBClusterSnapshot neither changes nor reads data
+  # of the cluster.
+  cluster_arns = local.selects_dynamically || length(var.db_instance_identifiers) > 0 ? ["${local.rds_arn_prefix}:cluster:*"] : [for id in local.cluster_ids : "${local.rds_arn_prefix}:cluster:${id}"]
 
-  # Snapshot identifiers are made at run time, so snapshots are granted per account and region.
-  instance_snapshot_arns = "${local.rds_arn_prefix}:snapshot:*"
-  cluster_snapshot_arns  = "${local.rds_arn_prefix}:cluster-snapshot:*"
+  # The only snapshots this deployment may create, tag or delete: its own prefix (D1) in the ARN.
+  owned_snapshot_arns = [
+    "${local.rds_arn_prefix}:snapshot:${local.snapshot_id_prefix}*",
+    "${local.rds_arn_prefix}:cluster-snapshot:${local.snapshot_id_prefix}*",
+  ]
 
-  # What the Describe statements of create, check and prune are granted on.
+  # The tags Create sets on a new snapshot (lambda_src services/create.py); no other key may be set.
+  snapshot_tag_keys = ["ManagedBy", "RunId", "SourceId", "SourceType", "RunStartedAt"]
+
+  # What the Describe statements of create, check and prune are granted on: listing reads every
+  # snapshot (hand-made ones included) to tell ours from the rest; describing changes nothing.
   describe_resources = [
     "${local.rds_arn_prefix}:db:*",
     "${local.rds_arn_prefix}:cluster:*",
-    local.instance_snapshot_arns,
-    local.cluster_snapshot_arns,
+    "${local.rds_arn_prefix}:snapshot:*",
+    "${local.rds_arn_prefix}:cluster-snapshot:*",
   ]
 
-  # Exactly the ledger calls each step makes (docs/ARCHITECTURE.md, "Access patterns").
+  # D3: exactly the ledger calls each step makes (docs/ARCHITECTURE.md, "Access patterns"), on the
+  # table and its indexes (the history GSI).
   ledger_actions = {
-    create = ["dynamodb:PutItem", "dynamodb:BatchWriteItem"]
-    check  = ["dynamodb:Query", "dynamodb:BatchWriteItem"]
-    prune  = ["dynamodb:Query", "dynamodb:BatchWriteItem"]
-    notify = ["dynamodb:Query", "dynamodb:UpdateItem"]
+    create = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query"]
+    check  = ["dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+    prune  = ["dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+    notify = ["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
   }
+  ledger_resources = [aws_dynamodb_table.this.arn, "${aws_dynamodb_table.this.arn}/index/*"]
 
   lambda_policies = merge(
     {
@@ -43,6 +56,18 @@ locals {
     },
     var.delete_old_snapshots ? { prune = data.aws_iam_policy_document.prune[0].json } : {}
   )
+
+  # Confused-deputy guard (aws:SourceAccount and aws:SourceArn) on the trust of each service that
+  # sets them when it assumes a role: Step Functions (the state machine's ARN) and EventBridge (the
+  # rule's ARN). Both ARNs are built from their parts: the role must exist before either resource.
+  # Lambda documents neither key for execution roles (it assumes the role for the function's
+  # service, not on a request naming a source); its roles are trusted by lambda.amazonaws.com alone,
+  # and only this module's functions are configured with them (iam:PassRole stays with the deployer).
+  service_trust = {
+    lambda = { principal = "lambda.amazonaws.com", source_arn = null }
+    states = { principal = "states.amazonaws.com", source_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.state_machine_name}" }
+    events = { principal = "events.amazonaws.com", source_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.schedule_rule_name}" }
+  }
 }
 
 ################################################################################
@@ -50,21 +75,28 @@ locals {
 ################################################################################
 
 data "aws_iam_policy_document" "assume" {
-  for_each = local.service_principals
+  for_each = local.service_trust
 
   statement {
     sid     = "${each.key}ServiceAssumesRole"
     actions = ["sts:AssumeRole"]
     principals {
       type        = "Service"
-      identifiers = [each.value]
+      identifiers = [each.value.principal]
     }
-    # Confused-deputy guard where the service supports it (Lambda execution roles do not).
     dynamic "condition" {
-      for_each = each.key == "lambda" ? [] : [local.account_id]
+      for_each = each.value.source_arn == null ? [] : [local.account_id]
       content {
         test     = "StringEquals"
         variable = "aws:SourceAccount"
+        values   = [condition.value]
+      }
+    }
+    dynamic "condition" {
+      for_each = each.value.source_arn == null ? [] : [each.value.source_arn]
+      content {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
         values   = [condition.value]
       }
     }
@@ -78,10 +110,12 @@ data "aws_iam_policy_document" "assume" {
 resource "aws_iam_role" "lambda" {
   for_each = local.functions
 
-  name               = "${var.name}-${each.key}"
-  description        = "Role of the ${var.name}-${each.key} Lambda function."
-  assume_role_policy = data.aws_iam_policy_document.assume["lambda"].json
-  tags               = var.tags
+  name                 = "${var.name}-${each.key}"
+  description          = "Role of the ${var.name}-${each.key} Lambda function."
+  assume_role_policy   = data.aws_iam_policy_document.assume["lambda"].json
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy" "lambda" {
@@ -100,7 +134,7 @@ data "aws_iam_policy_document" "lambda_common" {
   statement {
     sid       = "UseRunLedger"
     actions   = local.ledger_actions[each.key]
-    resources = [aws_dynamodb_table.this.arn]
+    resources = local.ledger_resources
   }
 
   statement {
@@ -164,15 +198,22 @@ data "aws_iam_policy_document" "create" {
   }
 
   statement {
-    # New snapshots get their tags in the create call, so every snapshot this role makes or tags
-    # carries ManagedBy = name.
-    sid       = "CreateSnapshotsTaggedManagedBy"
+    # New snapshots get their tags in the create call (which also needs rds:AddTagsToResource), so
+    # every snapshot this role makes or tags has this deployment's prefix and ManagedBy = name, and
+    # only the tag keys Create sets. A hand-made snapshot, or another deployment's, has another
+    # identifier: this role cannot tag it, so it cannot mark it for Prune.
+    sid       = "CreateOwnSnapshotsTaggedManagedBy"
     actions   = ["rds:CreateDBSnapshot", "rds:CreateDBClusterSnapshot", "rds:AddTagsToResource"]
-    resources = [local.instance_snapshot_arns, local.cluster_snapshot_arns]
+    resources = local.owned_snapshot_arns
     condition {
       test     = "StringEquals"
       variable = "aws:RequestTag/ManagedBy"
       values   = [var.name]
+    }
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = local.snapshot_tag_keys
     }
   }
 
@@ -182,6 +223,38 @@ data "aws_iam_policy_document" "create" {
       sid       = "ReadTargetListFile"
       actions   = ["s3:GetObject"]
       resources = ["arn:${local.partition}:s3:::${statement.value.bucket}/${statement.value.key}"]
+    }
+  }
+
+  dynamic "statement" {
+    # Without s3:ListBucket, S3 answers a missing object with AccessDenied; with it, NoSuchKey, so a
+    # deleted or misnamed list file is reported as missing. Limited to the file's own key.
+    for_each = var.targets_s3_object == null ? [] : [var.targets_s3_object]
+    content {
+      sid       = "SeeWhetherTargetListFileExists"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${local.partition}:s3:::${statement.value.bucket}"]
+      condition {
+        test     = "StringEquals"
+        variable = "s3:prefix"
+        values   = [statement.value.key]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    # An SSE-KMS list file is decrypted by S3 on the function's behalf; the bucket may be in another
+    # Region, hence the wildcard in kms:ViaService.
+    for_each = try(var.targets_s3_object.kms_key_arn, null) == null ? [] : [var.targets_s3_object.kms_key_arn]
+    content {
+      sid       = "DecryptTargetListFile"
+      actions   = ["kms:Decrypt"]
+      resources = [statement.value]
+      condition {
+        test     = "StringLike"
+        variable = "kms:ViaService"
+        values   = ["s3.*.amazonaws.com"]
+      }
     }
   }
 }
@@ -208,10 +281,11 @@ data "aws_iam_policy_document" "prune" {
   }
 
   statement {
-    # The only delete permission: snapshots tagged by this deployment, never anyone else's.
+    # The only delete permission: snapshots with this deployment's prefix AND its ManagedBy tag (the
+    # ownership rule, D1), never anyone else's and never a hand-made copy carrying the tag.
     sid       = "DeleteOnlyManagedSnapshots"
     actions   = ["rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"]
-    resources = [local.instance_snapshot_arns, local.cluster_snapshot_arns]
+    resources = local.owned_snapshot_arns
     condition {
       test     = "StringEquals"
       variable = "aws:ResourceTag/ManagedBy"
@@ -235,10 +309,12 @@ data "aws_iam_policy_document" "notify" {
 ################################################################################
 
 resource "aws_iam_role" "state_machine" {
-  name               = "${var.name}-states"
-  description        = "Role of the ${var.name} snapshot state machine."
-  assume_role_policy = data.aws_iam_policy_document.assume["states"].json
-  tags               = var.tags
+  name                 = "${var.name}-states"
+  description          = "Role of the ${var.name} snapshot state machine."
+  assume_role_policy   = data.aws_iam_policy_document.assume["states"].json
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "state_machine" {
@@ -286,10 +362,12 @@ resource "aws_iam_role_policy" "state_machine" {
 ################################################################################
 
 resource "aws_iam_role" "events" {
-  name               = "${var.name}-events"
-  description        = "Lets the ${var.name} schedule start the snapshot state machine."
-  assume_role_policy = data.aws_iam_policy_document.assume["events"].json
-  tags               = var.tags
+  name                 = "${var.name}-events"
+  description          = "Lets the ${var.name} schedule start the snapshot state machine."
+  assume_role_policy   = data.aws_iam_policy_document.assume["events"].json
+  path                 = var.role_path
+  permissions_boundary = var.role_permissions_boundary
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "events" {

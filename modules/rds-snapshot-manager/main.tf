@@ -1,8 +1,15 @@
 locals {
   partition  = data.aws_partition.current.partition
   account_id = data.aws_caller_identity.current.account_id
-  # `name` is deprecated on aws_region in 6.x; `id` holds the region name from 3.x through 6.x.
-  region = data.aws_region.current.id
+  # The Region comes from the ledger table's ARN, not from data.aws_region: that data source's
+  # `name` is deprecated from provider 6.0 and `id` from 6.47, and its replacement `region` does not
+  # exist in 5.x, so no attribute of it plans without a warning on every admitted version.
+  region = split(":", aws_dynamodb_table.this.arn)[3]
+
+  # D1, ownership: every snapshot this deployment creates has an identifier starting with this
+  # prefix (lambda_src domain/naming.py ownership_prefix computes the same), and IAM lets the
+  # functions create, tag and delete only snapshots whose identifier starts with it.
+  snapshot_id_prefix = "rsm-${substr(sha256(var.name), 0, 8)}-"
 
   # One entry per Lambda function; Prune exists only when deletion is switched on.
   functions = merge(
@@ -20,6 +27,7 @@ locals {
 
   ledger_table_name  = "${var.name}-ledger"
   state_machine_name = var.name
+  schedule_rule_name = "${var.name}-schedule"
 
   # Targets found at run time (tags, S3 list) can be any database in the account and region.
   selects_dynamically = length(var.selection_tags) > 0 || var.targets_s3_object != null

@@ -49,6 +49,14 @@ output "log_group_names" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the CloudWatch alarms on failed and timed-out executions."
-  value       = try({ for key, alarm in aws_cloudwatch_metric_alarm.executions : key => alarm.arn }, null)
+  description = "ARNs of the CloudWatch alarms: failed and timed-out executions, failed-invocations (the schedule could not start a run) and, where the schedule's longest gap is at most about 6 days, missed-run (no run started)."
+  value = try(merge(
+    { for key, alarm in aws_cloudwatch_metric_alarm.executions : key => alarm.arn },
+    { for alarm in aws_cloudwatch_metric_alarm.missed_run : "missed-run" => alarm.arn },
+  ), null)
+}
+
+output "snapshot_identifier_prefix" {
+  description = "Prefix of the identifier of every snapshot this deployment creates (rsm- and 8 hex characters of sha256(name)); only snapshots with this prefix and the tag ManagedBy = name are ever deleted."
+  value       = local.snapshot_id_prefix
 }

@@ -1,7 +1,9 @@
 locals {
-  # Retry transient Lambda service errors with exponential backoff (2, 4, 8, 16, 32 s).
+  # Every Task retries the Lambda service's transient errors with exponential backoff (2, 4, 8, 16,
+  # 32 s). Lambda.ClientExecutionTimeoutException is the invoke call timing out, not the function.
   lambda_retry = [{
     ErrorEquals = [
+      "Lambda.ClientExecutionTimeoutException",
       "Lambda.ServiceException",
       "Lambda.AWSLambdaException",
       "Lambda.SdkClientException",
@@ -12,12 +14,40 @@ locals {
     BackoffRate     = 2
   }]
 
+  # Notify also retries its own errors (an SNS publish or a ledger call that failed): the report is
+  # the run's only output, and a retried Notify never publishes twice (the ledger marks each topic
+  # published). States.TaskFailed matches every error of the function except States.Timeout.
+  notify_retry = concat(local.lambda_retry, [{
+    ErrorEquals     = ["States.TaskFailed"]
+    IntervalSeconds = 5
+    MaxAttempts     = 3
+    BackoffRate     = 2
+  }])
+
+  # What each function receives: the run context and the execution input, read from the context
+  # object rather than copied into the state, so the state stays small whatever the input is.
+  task_parameters = {
+    "run_id.$"     = "$.run_id"
+    "started_at.$" = "$.started_at"
+    "error.$"      = "$.error"
+    "input.$"      = "$$.Execution.Input"
+  }
+
+  # The Parallel state's output is one copy of the state per branch; only the branch results stay.
+  parallel_result_selector = merge(
+    { "check.$" = "$[0].check" },
+    var.delete_old_snapshots ? { "prune.$" = "$[1].prune" } : {}
+  )
+
   # Decoding checks the rendered template is JSON at plan time; encoding normalizes whitespace.
   state_machine_definition = jsonencode(jsondecode(templatefile("${path.module}/templates/state_machine.asl.json", {
     name                      = var.name
     execution_timeout_seconds = local.execution_timeout_seconds
     poll_interval_seconds     = var.poll_interval_seconds
     lambda_retry              = jsonencode(local.lambda_retry)
+    notify_retry              = jsonencode(local.notify_retry)
+    task_parameters           = jsonencode(local.task_parameters)
+    parallel_result_selector  = jsonencode(local.parallel_result_selector)
     create_function_arn       = aws_lambda_function.this["create"].arn
     check_function_arn        = aws_lambda_function.this["check"].arn
     notify_function_arn       = aws_lambda_function.this["notify"].arn

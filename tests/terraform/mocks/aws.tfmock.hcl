@@ -7,10 +7,6 @@ mock_data "aws_caller_identity" {
   defaults = { account_id = "123456789012" }
 }
 
-mock_data "aws_region" {
-  defaults = { id = "eu-west-1" }
-}
-
 mock_data "aws_iam_policy_document" {
   defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
 }
