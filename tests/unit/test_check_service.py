@@ -97,7 +97,8 @@ def test_snapshot_not_listed_yet_is_creating_until_the_wait_timeout(account: Acc
     timed_out = engine.check.run(context(now=now, started_at=now - timedelta(seconds=601)))
     assert timed_out.summary()["timed_out"] is True
     [outcome] = ledger.read_run("run-1").outcomes
-    assert (outcome.outcome, outcome.status) == (Outcome.CREATED, "creating")  # not confirmed
+    assert (outcome.outcome, outcome.status) == (Outcome.CREATED, "creating")
+    assert outcome.reason == "not confirmed: RDS did not list it before the wait timed out"
 
 
 def test_a_failed_describe_leaves_snapshots_as_they_are_for_the_next_poll(

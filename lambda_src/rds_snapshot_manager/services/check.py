@@ -17,6 +17,9 @@ from rds_snapshot_manager.settings import Settings
 
 FAILED_STATUSES = frozenset({"failed", "error", "incompatible-restore", "incompatible-parameters"})
 KNOWN_STATUSES = frozenset(str(status) for status in SnapshotStatus)
+# The note on a snapshot of this run that RDS had not listed when the wait timed out: it stays
+# `creating` (the run is PARTIAL), as any snapshot still creating then.
+NOT_CONFIRMED = "not confirmed: RDS did not list it before the wait timed out"
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,9 @@ class CheckService:
             or _unconfirmed(o)
         ]
         statuses = self._statuses(ctx, pending)
+        timed_out = (
+            ctx.now - ctx.started_at
+        ).total_seconds() >= self._settings.wait_timeout_seconds
         settled: dict[str, TargetOutcome] = {}
         for outcome in pending:
             raw = statuses.get(outcome.snapshot_id)
@@ -72,6 +78,8 @@ class CheckService:
                 continue  # not listed: the create's failure stands (a later run sees the truth)
             status = classify(raw)
             if status is SnapshotStatus.CREATING and not _unconfirmed(outcome):
+                if timed_out and raw is None and not outcome.reason:  # a member's reason stays
+                    settled[outcome.key] = replace(outcome, reason=NOT_CONFIRMED)
                 continue
             settled[outcome.key] = self._settled(outcome, status, raw)
             logs.decision(
@@ -90,8 +98,7 @@ class CheckService:
             o.snapshot_id: counted for o in outcomes if (counted := self._status_of(o)) is not None
         }
         counts: Counter[str] = Counter(by_snapshot.values())
-        elapsed = (ctx.now - ctx.started_at).total_seconds()
-        return CheckResult(counts, timed_out=elapsed >= self._settings.wait_timeout_seconds)
+        return CheckResult(counts, timed_out=timed_out)
 
     def _statuses(self, ctx: RunContext, pending: list[TargetOutcome]) -> dict[str, str]:
         """Status by snapshot id, one filtered describe per kind. A kind whose describe fails
