@@ -5,11 +5,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from rds_snapshot_manager import handlers
 from rds_snapshot_manager.services.run import BadEventError
 from rds_snapshot_manager.settings import SettingsError
-from tests.unit.conftest import NAME, TABLE, Account
+from tests.unit.conftest import NAME, TABLE, Account, inject_exception
 
 CONTRACT_ITEM_KEYS = {
     "created": {"snapshot_id", "source_id", "source_type"},
@@ -215,3 +216,23 @@ def test_notify_reports_a_run_whose_input_was_rejected(deployed: Account) -> Non
     [report] = deployed.messages(deployed.report_queue)
     assert report["status"] == "FAILED"
     assert report["error"]["Error"] == "BadEventError"
+
+
+def test_a_lost_create_response_is_confirmed_and_the_report_is_true(deployed: Account) -> None:
+    """One create's response is lost after RDS made the snapshot (a read timeout): the other
+    targets still reach the report, and Check confirms the snapshot, so the report says created."""
+    deployed.instance("db-a")
+    deployed.cluster("aurora-1", members=1)
+    handlers_rds = handlers.engine().create._rds._client  # the client the handlers built
+    inject_exception(
+        handlers_rds, "CreateDBSnapshot",
+        lambda: ReadTimeoutError(endpoint_url="https://rds.us-east-1.amazonaws.com"),
+        when=lambda params: params["DBInstanceIdentifier"] == "db-a", after=True,
+    )  # fmt: skip
+    final = run_cycle(state())
+    assert final["create"]["failed"] == 2  # ghost (NotFound) and db-a (response lost)
+    [report] = deployed.messages(deployed.report_queue)
+    created = {i["source_id"]: i for i in report["created"]}
+    assert set(created) == {"aurora-1", "aurora-1-1", "db-a"}
+    assert created["db-a"]["snapshot_id"] in deployed.snapshot_ids()
+    assert [(i["source_id"], i["error_code"]) for i in report["failed"]] == [("ghost", "NotFound")]
