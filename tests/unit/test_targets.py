@@ -177,3 +177,12 @@ def test_a_members_outcome_mirrors_its_clusters_and_points_at_it() -> None:
     assert (skipped.outcome, skipped.reason) == (
         Outcome.SKIPPED, "covered by cluster c, skipped: not due",
     )  # fmt: skip
+
+
+def test_an_id_failing_from_the_list_file_and_as_an_instance_is_reported_once() -> None:
+    resolution = resolve_targets(
+        TargetRequest(instance_ids=("ghost",), listed_ids=("GHOST", "other")), INSTANCES, CLUSTERS
+    )
+    assert sorted((f.source_id, f.source_type) for f in resolution.failed) == [
+        ("ghost", SourceType.INSTANCE), ("other", None),
+    ]  # fmt: skip

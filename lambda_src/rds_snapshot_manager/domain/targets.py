@@ -157,7 +157,12 @@ def resolve_targets(
                 choose(database)
     return Resolution(
         targets=sorted(chosen.values(), key=lambda db: db.ref),
-        failed=list(failed.values()),
+        # An id from the list file (either kind) that also failed as a named kind is one target.
+        failed=[
+            outcome
+            for (kind, key), outcome in failed.items()
+            if kind is not None or not any((typed, key) in failed for typed in SourceType)
+        ],
         requested_as=requested_as,
         members=list(members.values()),
     )
