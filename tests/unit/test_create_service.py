@@ -11,7 +11,14 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Outcome, TargetOutcome
+from rds_snapshot_manager.domain.model import (
+    DRY_RUN_STATUS,
+    Outcome,
+    SourceRef,
+    SourceType,
+    TargetOutcome,
+)
+from rds_snapshot_manager.domain.naming import snapshot_id
 from rds_snapshot_manager.domain.report import RunSummary, build_report
 from rds_snapshot_manager.services.create import CreateResult
 from tests.unit.conftest import (
@@ -240,6 +247,12 @@ def test_listing_that_stays_throttled_fails_the_task_before_any_snapshot(
     assert account.snapshot_ids() == set()
 
 
+def managed_id(run_id: str) -> str:
+    """The id this deployment gives db-a's snapshot of run `run_id`, so it counts as its own."""
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    return snapshot_id(NAME, run_id, SourceRef(SourceType.INSTANCE, "db-a"), when)
+
+
 def listed(*snapshots: dict[str, object]) -> dict[str, object]:
     """A DescribeDBSnapshots answer with the given managed snapshots of db-a."""
     return {
@@ -264,7 +277,7 @@ def test_run_on_schedule_snapshots_although_yesterdays_create_time_is_seconds_la
     today = datetime(2026, 11, 25, 1, 0, 2, tzinfo=UTC)
     yesterday = today - timedelta(days=1)
     answer(account.rds, "DescribeDBSnapshots", listed({
-        "DBSnapshotIdentifier": "yesterdays", "Status": "available",
+        "DBSnapshotIdentifier": managed_id("yesterdays"), "Status": "available",
         "SnapshotCreateTime": yesterday + timedelta(seconds=9),
     }))  # fmt: skip
     result = account.engine(db_instance_identifiers=("db-a",)).create.run(
@@ -290,7 +303,7 @@ def test_failed_managed_snapshot_is_no_backup_and_the_database_is_due(account: A
     account.instance("db-a")
     now = later()
     answer(account.rds, "DescribeDBSnapshots", listed({
-        "DBSnapshotIdentifier": "broken", "Status": "failed",
+        "DBSnapshotIdentifier": managed_id("broken"), "Status": "failed",
         "SnapshotCreateTime": now - timedelta(hours=1),
     }))  # fmt: skip
     result = account.engine(db_instance_identifiers=("db-a",)).create.run(context(now=now))
@@ -304,8 +317,8 @@ def test_snapshot_creating_without_create_time_blocks_only_until_wait_timeout_an
     now = later()
     engine = account.engine(db_instance_identifiers=("db-a",), wait_timeout_seconds=3600)
     snapshot: dict[str, Any] = {
-        "DBSnapshotIdentifier": "stuck", "DBInstanceIdentifier": "db-a", "SnapshotType": "manual",
-        "Status": "creating",  # and no SnapshotCreateTime yet
+        "DBSnapshotIdentifier": managed_id("stuck"), "DBInstanceIdentifier": "db-a",
+        "SnapshotType": "manual", "Status": "creating",  # and no SnapshotCreateTime yet
     }  # fmt: skip
     answer(account.rds, "DescribeDBSnapshots", {"DBSnapshots": [snapshot]})
 
