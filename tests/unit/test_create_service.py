@@ -1,7 +1,6 @@
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import pytest
 from botocore.exceptions import (
@@ -11,6 +10,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
+from rds_snapshot_manager.adapters.rds import tag_time
 from rds_snapshot_manager.domain.model import (
     DRY_RUN_STATUS,
     Outcome,
@@ -310,33 +310,51 @@ def test_failed_managed_snapshot_is_no_backup_and_the_database_is_due(account: A
     assert by_source(result)["db-a"].outcome is Outcome.CREATED
 
 
-def test_snapshot_creating_without_create_time_blocks_only_until_wait_timeout_and_margin(
-    account: Account,
-) -> None:
+def stuck_since(account: Account, hours: float) -> datetime:
+    """db-a has a managed snapshot still creating, without create time, whose run started
+    `hours` before the returned run start."""
     account.instance("db-a")
     now = later()
+    tags = [
+        {"Key": "ManagedBy", "Value": NAME},
+        {"Key": "RunStartedAt", "Value": tag_time(now - timedelta(hours=hours))},
+    ]
+    answer(
+        account.rds,
+        "DescribeDBSnapshots",
+        {
+            "DBSnapshots": [
+                {
+                    "DBSnapshotIdentifier": managed_id("stuck"),
+                    "DBInstanceIdentifier": "db-a",
+                    "SnapshotType": "manual",
+                    "Status": "creating",
+                    "TagList": tags,
+                }
+            ]
+        },
+    )  # fmt: skip (and no SnapshotCreateTime yet)
+    return now
+
+
+def test_snapshot_creating_without_create_time_blocks_its_database_for_a_while(
+    account: Account,
+) -> None:
+    now = stuck_since(account, hours=1 + 59 / 60)  # wait timeout 1 h + margin 1 h: not over yet
     engine = account.engine(db_instance_identifiers=("db-a",), wait_timeout_seconds=3600)
-    snapshot: dict[str, Any] = {
-        "DBSnapshotIdentifier": managed_id("stuck"), "DBInstanceIdentifier": "db-a",
-        "SnapshotType": "manual", "Status": "creating",  # and no SnapshotCreateTime yet
-    }  # fmt: skip
-    answer(account.rds, "DescribeDBSnapshots", {"DBSnapshots": [snapshot]})
-
-    def creating_since(started: datetime) -> None:
-        snapshot["TagList"] = [
-            {"Key": "ManagedBy", "Value": NAME},
-            {"Key": "RunStartedAt", "Value": started.strftime("%Y-%m-%dT%H:%M:%SZ")},
-        ]
-
-    creating_since(now - timedelta(hours=1, minutes=59))
-    blocked = by_source(engine.create.run(context(run_id="r1", now=now)))["db-a"]
+    blocked = by_source(engine.create.run(context(now=now)))["db-a"]
     assert (blocked.outcome, blocked.reason) == (
         Outcome.SKIPPED,
         "not due: a managed snapshot is still being created",
     )
-    creating_since(now - timedelta(hours=2, minutes=1))
-    unblocked = by_source(engine.create.run(context(run_id="r2", now=now)))["db-a"]
-    assert unblocked.outcome is Outcome.CREATED
+
+
+def test_snapshot_creating_without_create_time_stops_blocking_after_timeout_and_margin(
+    account: Account,
+) -> None:
+    now = stuck_since(account, hours=2 + 1 / 60)
+    engine = account.engine(db_instance_identifiers=("db-a",), wait_timeout_seconds=3600)
+    assert by_source(engine.create.run(context(now=now)))["db-a"].outcome is Outcome.CREATED
 
 
 FAULTS: dict[str, Callable[[], Exception]] = {
@@ -393,7 +411,8 @@ def test_create_whose_response_was_lost_is_found_by_the_retry_and_the_next_run(
         first["db-a"].snapshot_id,
     )
     # And a later run counts it as the newest backup.
-    later_run = by_source(engine.create.run(context(run_id="exec-2", now=later(hours=1))))
+    # (4 h on: also past the run lease of exec-1, which no Notify released here)
+    later_run = by_source(engine.create.run(context(run_id="exec-2", now=later(hours=4))))
     assert later_run["db-a"].outcome is Outcome.SKIPPED
     assert len(account.snapshot_ids()) == 2
 
