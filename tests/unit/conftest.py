@@ -229,6 +229,24 @@ def later(days: float = 0, hours: float = 0) -> datetime:
     return datetime.now(UTC) + timedelta(days=days, hours=hours)
 
 
+def _refuse_duplicate_keys(params: dict[str, Any], **_: Any) -> None:
+    """DynamoDB refuses a BatchWriteItem that writes one key twice; moto accepts it. So do as
+    DynamoDB does, or such a batch would pass here and fail the step in AWS."""
+    for table, requests in params["RequestItems"].items():
+        keys = [
+            json.dumps({k: item[k] for k in ("pk", "sk") if k in item}, sort_keys=True)
+            for request in requests
+            for item in [request.get("PutRequest", {}).get("Item")
+                         or request.get("DeleteRequest", {}).get("Key", {})]
+        ]  # fmt: skip
+        if len(keys) != len(set(keys)):
+            raise ClientError(
+                {"Error": {"Code": "ValidationException",
+                           "Message": f"Provided list of item keys contains duplicates ({table})"}},
+                "BatchWriteItem",
+            )  # fmt: skip
+
+
 @pytest.fixture
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     for key, value in {
@@ -241,6 +259,9 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     with mock_aws():
         session = boto3.Session(region_name=REGION)
         dynamodb = session.client("dynamodb")
+        dynamodb.meta.events.register(
+            "before-parameter-build.dynamodb.BatchWriteItem", _refuse_duplicate_keys
+        )
         dynamodb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST", **TABLE_KEYS)
         sns = session.client("sns")
         sqs = session.client("sqs")
