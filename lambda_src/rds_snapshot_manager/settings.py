@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -58,16 +58,18 @@ class Settings:
             selection_tags=reader.string_map("RSM_SELECTION_TAGS"),
             targets_s3_bucket=bucket,
             targets_s3_key=key,
-            backup_interval_hours=reader.positive_number("RSM_BACKUP_INTERVAL_HOURS", 24),
-            retention_days=reader.positive_number("RSM_RETENTION_DAYS", 7),
+            # Bounds match the module's validations (common design decision D4).
+            backup_interval_hours=reader.positive_number("RSM_BACKUP_INTERVAL_HOURS", 24, 8760),
+            retention_days=reader.positive_number("RSM_RETENTION_DAYS", 7, 3650),
             delete_old_snapshots=reader.boolean("RSM_DELETE_OLD_SNAPSHOTS", default=True),
-            min_snapshots_to_keep=reader.whole_number("RSM_MIN_SNAPSHOTS_TO_KEEP", 1, minimum=0),
+            min_snapshots_to_keep=reader.whole_number("RSM_MIN_SNAPSHOTS_TO_KEEP", 1, 0, 1000),
             dry_run=reader.boolean("RSM_DRY_RUN", default=False),
             log_level=reader.choice("RSM_LOG_LEVEL", LOG_LEVELS, "INFO"),
-            ledger_ttl_days=reader.positive_number("RSM_LEDGER_TTL_DAYS", 400),
-            wait_timeout_seconds=reader.positive_number("RSM_WAIT_TIMEOUT_SECONDS", 7200),
-            manual_snapshot_quota=reader.whole_number("RSM_MANUAL_SNAPSHOT_QUOTA", 100, minimum=1),
-            max_concurrency=reader.whole_number("RSM_MAX_CONCURRENCY", 8, minimum=1),
+            ledger_ttl_days=reader.number_from("RSM_LEDGER_TTL_DAYS", 400, 1, 3650),
+            # wait_timeout_minutes 1..1440, in seconds
+            wait_timeout_seconds=reader.number_from("RSM_WAIT_TIMEOUT_SECONDS", 7200, 60, 86400),
+            manual_snapshot_quota=reader.whole_number("RSM_MANUAL_SNAPSHOT_QUOTA", 100, 1, 100_000),
+            max_concurrency=reader.whole_number("RSM_MAX_CONCURRENCY", 8, 1, 32),
         )
 
 
@@ -107,7 +109,9 @@ class _Reader:
             raise SettingsError(f"{name} must be {expected}; got {self.text(name)!r}.")
         return {str(key): str(item) for key, item in value.items()}
 
-    def positive_number(self, name: str, default: float) -> float:
+    def _number(
+        self, name: str, default: float, allowed: str, ok: Callable[[float], bool]
+    ) -> float:
         raw = self.text(name)
         if not raw:
             return float(default)
@@ -115,11 +119,21 @@ class _Reader:
             value = float(raw)
         except ValueError:
             value = math.nan
-        if not math.isfinite(value) or value <= 0:
-            raise SettingsError(f"{name} must be a number greater than 0; got {raw!r}.")
+        if not math.isfinite(value) or not ok(value):
+            raise SettingsError(f"{name} must be {allowed}; got {raw!r}.")
         return value
 
-    def whole_number(self, name: str, default: int, minimum: int) -> int:
+    def positive_number(self, name: str, default: float, maximum: float) -> float:
+        """A number in (0, maximum]."""
+        allowed = f"a number greater than 0 and at most {maximum:g}"
+        return self._number(name, default, allowed, lambda value: 0 < value <= maximum)
+
+    def number_from(self, name: str, default: float, minimum: float, maximum: float) -> float:
+        """A number in [minimum, maximum]."""
+        allowed = f"a number from {minimum:g} to {maximum:g}"
+        return self._number(name, default, allowed, lambda value: minimum <= value <= maximum)
+
+    def whole_number(self, name: str, default: int, minimum: int, maximum: int) -> int:
         raw = self.text(name)
         if not raw:
             return default
@@ -127,8 +141,10 @@ class _Reader:
             value = int(raw)
         except ValueError:
             value = minimum - 1
-        if value < minimum:
-            raise SettingsError(f"{name} must be a whole number >= {minimum}; got {raw!r}.")
+        if not minimum <= value <= maximum:
+            raise SettingsError(
+                f"{name} must be a whole number from {minimum} to {maximum}; got {raw!r}."
+            )
         return value
 
     def boolean(self, name: str, default: bool) -> bool:

@@ -163,7 +163,8 @@ def test_dry_run_input_reports_but_changes_nothing(
 
     assert dry.execution["status"] == "SUCCEEDED"
     assert dry.report["dry_run"] is True
-    assert source_ids(dry.report["created"]) == {tagged}
+    assert source_ids(dry.report["would_create"]) == {tagged}
+    assert dry.report["created"] == []
     assert set(managed_snapshots(main.deployment.name)) == before
     snapshots = client("rds").describe_db_snapshots(DBInstanceIdentifier=tagged)["DBSnapshots"]
     assert [s for s in snapshots if s["SnapshotType"] == "manual"] == []

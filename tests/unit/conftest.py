@@ -174,6 +174,33 @@ def inject_error(
     client.meta.events.register(f"before-parameter-build.{service}.{operation}", hook)
 
 
+def inject_exception(
+    client: Any,
+    operation: str,
+    make: Callable[[], Exception],
+    when: Callable[[dict[str, Any]], bool] = lambda params: True,
+    after: bool = False,
+) -> None:
+    """Makes `operation` raise `make()` (any exception, e.g. botocore's ReadTimeoutError) for calls
+    whose params match: before the request, or with `after`, once moto has done the work, as when
+    the response is lost on the way back."""
+    service = client.meta.service_model.service_name
+
+    def before(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
+        if when(params):
+            if not after:
+                raise make()
+            context["lose_response"] = True  # the request's own context reaches after-call
+
+    def lost(context: dict[str, Any], **_: Any) -> None:
+        if context.get("lose_response"):
+            raise make()
+
+    client.meta.events.register(f"before-parameter-build.{service}.{operation}", before)
+    if after:
+        client.meta.events.register(f"after-call.{service}.{operation}", lost)
+
+
 def slow_down(client: Any, operation: str, seconds: float = 0.05) -> None:
     """Makes every `operation` call wait `seconds` first, so concurrent calls overlap."""
     service = client.meta.service_model.service_name
@@ -213,6 +240,24 @@ def later(days: float = 0, hours: float = 0) -> datetime:
     return datetime.now(UTC) + timedelta(days=days, hours=hours)
 
 
+def _refuse_duplicate_keys(params: dict[str, Any], **_: Any) -> None:
+    """DynamoDB refuses a BatchWriteItem that writes one key twice; moto accepts it. So do as
+    DynamoDB does, or such a batch would pass here and fail the step in AWS."""
+    for table, requests in params["RequestItems"].items():
+        keys = [
+            json.dumps({k: item[k] for k in ("pk", "sk") if k in item}, sort_keys=True)
+            for request in requests
+            for item in [request.get("PutRequest", {}).get("Item")
+                         or request.get("DeleteRequest", {}).get("Key", {})]
+        ]  # fmt: skip
+        if len(keys) != len(set(keys)):
+            raise ClientError(
+                {"Error": {"Code": "ValidationException",
+                           "Message": f"Provided list of item keys contains duplicates ({table})"}},
+                "BatchWriteItem",
+            )  # fmt: skip
+
+
 @pytest.fixture
 def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     for key, value in {
@@ -225,6 +270,9 @@ def account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Account]:
     with mock_aws():
         session = boto3.Session(region_name=REGION)
         dynamodb = session.client("dynamodb")
+        dynamodb.meta.events.register(
+            "before-parameter-build.dynamodb.BatchWriteItem", _refuse_duplicate_keys
+        )
         dynamodb.create_table(TableName=TABLE, BillingMode="PAY_PER_REQUEST", **TABLE_KEYS)
         sns = session.client("sns")
         sqs = session.client("sqs")

@@ -1,14 +1,16 @@
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from botocore.exceptions import ReadTimeoutError
 
 from rds_snapshot_manager import handlers
 from rds_snapshot_manager.services.run import BadEventError
 from rds_snapshot_manager.settings import SettingsError
-from tests.unit.conftest import NAME, OURS, TABLE, Account
+from tests.unit.conftest import NAME, OURS, TABLE, Account, inject_exception
 
 CONTRACT_ITEM_KEYS = {
     "created": {"snapshot_id", "source_id", "source_type"},
@@ -41,7 +43,10 @@ def deployed(account: Account, monkeypatch: pytest.MonkeyPatch) -> Iterator[Acco
 
 
 def state(**extra: Any) -> dict[str, Any]:
-    return {"run_id": "exec-0001", "started_at": "2026-11-24T05:30:00.123Z", "input": {}, **extra}
+    """The state Init makes; the start is now, as the state machine's clock is the real one (the
+    interval is decided on the run's start, so a start in the past would make nothing due)."""
+    started = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return {"run_id": "exec-0001", "started_at": started, "input": {}, "error": None, **extra}
 
 
 def run_cycle(event: dict[str, Any]) -> dict[str, Any]:
@@ -69,7 +74,8 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
 
     final = run_cycle(state())
 
-    assert final["create"] == {"created": 2, "skipped": 1, "failed": 1, "dry_run": False}
+    # aurora-1-1 is listed: its own outcome, covered by aurora-1's snapshot (one snapshot, two rows)
+    assert final["create"] == {"created": 3, "skipped": 1, "failed": 1, "dry_run": False}
     assert final["check"] == {
         "creating": 0, "available": 2, "failed": 0, "done": True, "timed_out": False,
     }  # fmt: skip
@@ -90,21 +96,28 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
         for item in report[name]:
             assert keys <= set(item), (name, item)
     targets = [i["source_id"] for name in ("created", "skipped", "failed") for i in report[name]]
-    assert sorted(targets) == ["aurora-1", "db-a", "db-stopped", "ghost"]
-    assert [i["source_type"] for i in report["created"]] == ["cluster", "instance"]
+    assert sorted(targets) == ["aurora-1", "aurora-1-1", "db-a", "db-stopped", "ghost"]
+    assert [i["source_type"] for i in report["created"]] == ["cluster", "instance", "instance"]
+    cluster, member = report["created"][:2]
+    assert member == {
+        "snapshot_id": cluster["snapshot_id"], "source_id": "aurora-1-1",
+        "source_type": "instance", "status": "available",
+        "note": "covered by the snapshot of cluster aurora-1",
+    }  # fmt: skip
     assert report["deleted"] == [
         {"snapshot_id": OURS + "db-a-old-1", "source_id": "db-a", "source_type": "instance"}
     ]
     assert report["failed"][0]["error_code"] == "NotFound"
     assert deployed.snapshot_ids() >= {OURS + "db-a-old-2", "db-a-foreign", "db-a-untagged"}
     new_ids = {i["snapshot_id"] for i in report["created"]}
-    assert all("-20261124" in i for i in new_ids)
-    [instance_snapshot] = [i for i in report["created"] if i["source_type"] == "instance"]
+    assert all(f"-{datetime.now(UTC):%Y%m%d}" in i for i in new_ids)
+    [instance_snapshot] = [i for i in report["created"] if i["source_id"] == "db-a"]
     created = deployed.rds.describe_db_snapshots(
         DBSnapshotIdentifier=instance_snapshot["snapshot_id"]
     )["DBSnapshots"][0]
     assert {t["Key"]: t["Value"] for t in created["TagList"]} == {
         "ManagedBy": NAME, "RunId": "exec-0001", "SourceId": "db-a", "SourceType": "instance",
+        "RunStartedAt": final["started_at"][:19] + "Z",
     }  # fmt: skip
 
 
@@ -117,11 +130,15 @@ def test_input_dry_run_forces_a_dry_run_that_changes_nothing(deployed: Account) 
     before = deployed.snapshot_ids()
     final = run_cycle(state(input={"dry_run": True}))
     assert final["create"]["dry_run"] is True
-    assert final["prune"]["deleted"] == 1
+    assert (final["create"]["created"], final["create"]["would_create"]) == (0, 1)
+    assert (final["prune"]["deleted"], final["prune"]["would_delete"]) == (0, 1)
     assert deployed.snapshot_ids() == before
     [report] = deployed.messages(deployed.report_queue)
     assert report["dry_run"] is True
-    assert [i["snapshot_id"] for i in report["deleted"]] == [OURS + "db-a-old-1"]
+    assert (report["created"], report["deleted"]) == ([], [])
+    assert [i["source_id"] for i in report["would_create"]] == ["db-a"]
+    assert [i["snapshot_id"] for i in report["would_delete"]] == [OURS + "db-a-old-1"]
+    assert (report["counts"]["would_create"], report["counts"]["would_delete"]) == (1, 1)
 
 
 def test_caught_error_in_the_state_makes_notify_report_failed(deployed: Account) -> None:
@@ -139,6 +156,11 @@ def test_caught_error_in_the_state_makes_notify_report_failed(deployed: Account)
         (state(started_at=12), "started_at must be an ISO 8601 time"),
         (state(input=["x"]), "input must be an object"),
         (state(input={"manual_snapshot_quota": 0}), "manual_snapshot_quota must be a whole number"),
+        (state(input={"dryRun": True}), "input has unknown key\\(s\\) 'dryRun'; allowed: dry_run"),
+        (state(input={"dry_run": "true"}), 'input.dry_run must be true or false .*; got "true"'),
+        (state(input={"dry_run": 1}), "input.dry_run must be true or false"),
+        (state(input={"dry_run": None}), "input.dry_run must be true or false"),
+        (state(input={"trigger": "schedule"}), "unknown key\\(s\\) 'trigger'"),
     ],
 )
 def test_malformed_state_fails_with_a_clear_message(
@@ -146,6 +168,31 @@ def test_malformed_state_fails_with_a_clear_message(
 ) -> None:
     with pytest.raises(BadEventError, match=message):
         handlers.create_handler(event, None)
+
+
+def test_input_with_a_typo_is_reported_failed_and_changes_nothing(deployed: Account) -> None:
+    """`{"dryRun": true}` used to run for real and create snapshots."""
+    deployed.instance("db-a")
+    event = state(input={"dryRun": True})
+    with pytest.raises(BadEventError) as raised:
+        handlers.create_handler(event, None)
+    # The state machine catches the Task's error and hands it to Notify.
+    error = {"Error": "BadEventError", "Cause": str(raised.value)}
+    assert handlers.notify_handler({**event, "error": error}, None)["status"] == "FAILED"
+    assert deployed.snapshot_ids() == set()
+    [report] = deployed.messages(deployed.failure_queue)
+    assert report["status"] == "FAILED"
+    assert "unknown key(s) 'dryRun'" in report["error"]["Cause"]
+    assert report["created"] == []
+
+
+def test_scheduled_input_and_explicit_options_are_accepted(deployed: Account) -> None:
+    deployed.instance("db-a")
+    scheduled = handlers.create_handler(state(input={"dry_run": False}), None)  # the schedule's
+    assert scheduled["created"] == 1
+    options = {"dry_run": False, "manual_snapshot_quota": 5}
+    explicit = handlers.create_handler(state(run_id="exec-0002", input=options), None)
+    assert explicit["dry_run"] is False
 
 
 def test_missing_required_setting_fails_fast(
@@ -169,3 +216,23 @@ def test_notify_reports_a_run_whose_input_was_rejected(deployed: Account) -> Non
     [report] = deployed.messages(deployed.report_queue)
     assert report["status"] == "FAILED"
     assert report["error"]["Error"] == "BadEventError"
+
+
+def test_a_lost_create_response_is_confirmed_and_the_report_is_true(deployed: Account) -> None:
+    """One create's response is lost after RDS made the snapshot (a read timeout): the other
+    targets still reach the report, and Check confirms the snapshot, so the report says created."""
+    deployed.instance("db-a")
+    deployed.cluster("aurora-1", members=1)
+    handlers_rds = handlers.engine().create._rds._client  # the client the handlers built
+    inject_exception(
+        handlers_rds, "CreateDBSnapshot",
+        lambda: ReadTimeoutError(endpoint_url="https://rds.us-east-1.amazonaws.com"),
+        when=lambda params: params["DBInstanceIdentifier"] == "db-a", after=True,
+    )  # fmt: skip
+    final = run_cycle(state())
+    assert final["create"]["failed"] == 2  # ghost (NotFound) and db-a (response lost)
+    [report] = deployed.messages(deployed.report_queue)
+    created = {i["source_id"]: i for i in report["created"]}
+    assert set(created) == {"aurora-1", "aurora-1-1", "db-a"}
+    assert created["db-a"]["snapshot_id"] in deployed.snapshot_ids()
+    assert [(i["source_id"], i["error_code"]) for i in report["failed"]] == [("ghost", "NotFound")]

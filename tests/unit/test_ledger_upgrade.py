@@ -66,6 +66,10 @@ def test_a_v0_run_caught_by_the_upgrade_prunes_nothing_and_is_still_reported(
     assert engine.prune.run(context(run_id="v0-run")).summary()["deleted"] == 0
     assert engine.notify.run(context(run_id="v0-run-2")).published is True
     [report] = account.messages(account.report_queue)
-    assert (report["run_id"], report["dry_run"], len(report["created"])) == ("v0-run-2", True, 1)
+    assert (report["run_id"], report["dry_run"], len(report["would_create"])) == (
+        "v0-run-2",
+        True,
+        1,
+    )
     assert engine.notify.run(context(run_id="v0-run")).published is True  # already, in 0.1.0
     assert account.messages(account.report_queue) == []

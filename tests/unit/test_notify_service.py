@@ -127,3 +127,16 @@ def test_retry_after_a_partial_publish_sends_only_the_missing_topic(account: Acc
     assert len(account.messages(account.report_queue)) == 1
     assert len(account.messages(account.failure_queue)) == 1
     assert account.ledger().read_run("run-1").published_topics == {"report", "failure"}
+
+
+def test_subject_keeps_the_status_for_a_long_name_and_run_id(account: Account) -> None:
+    record(account, TargetOutcome.failed("ghost", SourceType.INSTANCE, "NotFound", "no"))
+    subjects: list[str] = []
+    account.sns.meta.events.register(
+        "before-parameter-build.sns.Publish",
+        lambda params, **_: subjects.append(params["Subject"]),
+    )
+    engine = account.engine(name="a-very-long-deployment-name-" + "x" * 80)
+    engine.notify.run(context(run_id="run-1"))
+    assert len(subjects) == 2
+    assert all(len(s) < 100 and s.endswith(": FAILED") for s in subjects)

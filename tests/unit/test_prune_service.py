@@ -1,6 +1,7 @@
 import time
 from typing import Any
 
+from botocore.exceptions import ReadTimeoutError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.rds.models import rds_backends
 
@@ -14,6 +15,7 @@ from tests.unit.conftest import (
     count_calls,
     hold_lease,
     inject_error,
+    inject_exception,
     later,
     slow_down,
 )
@@ -103,7 +105,7 @@ def test_dry_run_prune_reports_but_deletes_nothing(account: Account) -> None:
     fleet(account)
     before = account.snapshot_ids() | account.snapshot_ids(cluster=True)
     result = account.engine(retention_days=1).prune.run(leased(account, dry_run=True))
-    assert result.summary()["deleted"] == 3
+    assert result.summary() == {"deleted": 0, "would_delete": 3, "failed": 0, "kept": 2}
     assert account.snapshot_ids() | account.snapshot_ids(cluster=True) == before
 
 
@@ -162,6 +164,28 @@ def test_snapshot_already_gone_counts_as_deleted_so_a_retried_prune_succeeds(
     retried = engine.prune.run(ctx)
     assert retried.summary() == {"deleted": 3, "failed": 0, "kept": 2}
     assert {d.message for d in retried.deletions} == {"already gone"}
+
+
+def test_any_exception_on_one_delete_fails_that_deletion_alone(account: Account) -> None:
+    engine, ctx = fleet_after_create(account)
+    calls = iter(range(100))
+    inject_exception(
+        account.rds, "DeleteDBSnapshot",
+        lambda: ReadTimeoutError(endpoint_url="https://rds.amazonaws.com"),
+        when=lambda params: next(calls) == 0,  # the first instance snapshot's delete only
+    )  # fmt: skip
+    inject_exception(account.rds, "DeleteDBClusterSnapshot", lambda: RuntimeError("bug"))
+    result = engine.prune.run(ctx)
+    outcomes = sorted((d.source.source_type, d.deleted, d.error_code) for d in result.deletions)
+    assert outcomes == [
+        ("cluster", False, "RuntimeError"),
+        ("instance", False, "ReadTimeoutError"),
+        ("instance", True, ""),
+    ]
+    recorded = account.ledger().read_run(ctx.run_id).deletions
+    assert sorted(d.snapshot_id for d in recorded) == sorted(
+        d.snapshot_id for d in result.deletions
+    )
 
 
 def test_a_persons_copy_with_copied_tags_survives_while_our_original_goes(

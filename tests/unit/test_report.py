@@ -1,5 +1,7 @@
 import json
 
+import pytest
+
 from rds_snapshot_manager.domain.model import (
     DRY_RUN_STATUS,
     Deletion,
@@ -15,6 +17,7 @@ from rds_snapshot_manager.domain.report import (
     email_text,
     run_status,
     sns_message,
+    sns_subject,
 )
 
 DB_A = SourceRef(SourceType.INSTANCE, "db-a")
@@ -64,10 +67,13 @@ def test_report_puts_every_target_in_exactly_one_list_in_contract_shape() -> Non
         {"snapshot_id": CREATED.snapshot_id, "source_id": "db-a", "source_type": "instance",
          "status": "available"}
     ]  # fmt: skip
-    assert report["skipped"] == [{"source_id": "aurora-1", "reason": SKIPPED.reason}]
-    assert report["failed"] == [
-        {"source_id": "ghost", "error_code": "NotFound", "message": "no DB instance ghost"}
+    assert report["skipped"] == [
+        {"source_id": "aurora-1", "source_type": "cluster", "reason": SKIPPED.reason}
     ]
+    assert report["failed"] == [
+        {"source_id": "ghost", "source_type": "instance", "error_code": "NotFound",
+         "message": "no DB instance ghost"}
+    ]  # fmt: skip
     assert report["deleted"] == [
         {"snapshot_id": "old-a", "source_id": "db-a", "source_type": "instance"}
     ]
@@ -111,3 +117,46 @@ def test_large_report_is_truncated_with_counts_to_fit_sns_limit() -> None:
     assert document["truncated"] == {"skipped": 5000 - kept}
     assert document["counts"]["skipped"] == 5000
     assert f"... and {5000 - kept} more" in json.loads(body)["email"]
+
+
+def test_dry_run_reports_what_it_would_create_and_delete_not_created() -> None:
+    would = TargetOutcome.created(DB_A, "db-a-202611240530-abcd1234", DRY_RUN_STATUS)
+    expired = Deletion("old-a", DB_A, True)
+    report = build_report(RunSummary("run-1", True, [would, SKIPPED], [expired]))
+    assert (report["created"], report["deleted"]) == ([], [])
+    assert [i["snapshot_id"] for i in report["would_create"]] == [would.snapshot_id]
+    assert report["would_delete"] == [
+        {"snapshot_id": "old-a", "source_id": "db-a", "source_type": "instance"}
+    ]
+    assert report["counts"] == {
+        "created": 0, "would_create": 1, "deleted": 0, "would_delete": 1, "skipped": 1,
+        "failed": 0, "delete_failed": 0,
+    }  # fmt: skip
+    assert report["status"] == "OK"
+    assert "Would create:\n  - db-a-202611240530-abcd1234 of instance db-a" in email_text(report)
+
+
+def test_an_instance_and_a_cluster_with_one_id_each_appear_once() -> None:
+    shared_instance = TargetOutcome.created(
+        SourceRef(SourceType.INSTANCE, "shared"), "i-snap", "available"
+    )
+    shared_cluster = TargetOutcome.skipped(SourceRef(SourceType.CLUSTER, "shared"), "not due")
+    report = build_report(summary(shared_instance, shared_cluster))
+    assert [(i["source_id"], i["source_type"]) for i in report["created"]] == [
+        ("shared", "instance")
+    ]
+    assert report["skipped"] == [
+        {"source_id": "shared", "source_type": "cluster", "reason": "not due"}
+    ]
+
+
+@pytest.mark.parametrize("status", ["OK", "PARTIAL", "FAILED", "SKIPPED"])
+def test_sns_subject_keeps_the_status_and_stays_under_100_characters(status: str) -> None:
+    assert sns_subject("rsm", "exec-1", status) == f"rsm run exec-1: {status}"
+    subject = sns_subject("n" * 80, "r" * 80, status)
+    assert len(subject) < 100
+    assert subject.endswith(f"r: {status}")
+    assert subject.startswith("nnnn")
+    assert "..." in subject
+    assert len(sns_subject("ü" * 200, "x", status)) < 100
+    assert sns_subject("naïve\n", "x", status) == f"na?ve? run x: {status}"

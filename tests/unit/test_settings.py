@@ -53,14 +53,18 @@ def test_json_lists_maps_fractions_and_booleans_are_parsed() -> None:
     ("variable", "value", "message"),
     [
         ("RSM_NAME", "", "RSM_NAME is required"),
-        ("RSM_RETENTION_DAYS", "0", "RSM_RETENTION_DAYS must be a number greater than 0; got '0'"),
+        (
+            "RSM_RETENTION_DAYS",
+            "0",
+            "RSM_RETENTION_DAYS must be a number greater than 0 and at most 3650; got '0'",
+        ),
         ("RSM_BACKUP_INTERVAL_HOURS", "soon", "RSM_BACKUP_INTERVAL_HOURS must be a number"),
         (
             "RSM_MIN_SNAPSHOTS_TO_KEEP",
             "-1",
-            "RSM_MIN_SNAPSHOTS_TO_KEEP must be a whole number >= 0",
+            "RSM_MIN_SNAPSHOTS_TO_KEEP must be a whole number from 0 to 1000",
         ),
-        ("RSM_MAX_CONCURRENCY", "many", "RSM_MAX_CONCURRENCY must be a whole number >= 1"),
+        ("RSM_MAX_CONCURRENCY", "many", "RSM_MAX_CONCURRENCY must be a whole number from 1 to 32"),
         ("RSM_DRY_RUN", "yes", "RSM_DRY_RUN must be true or false; got 'yes'"),
         (
             "RSM_LOG_LEVEL",
@@ -82,6 +86,34 @@ def test_invalid_value_fails_fast_naming_variable_and_allowed_values(
 ) -> None:
     with pytest.raises(SettingsError, match=message.replace("(", r"\(").replace("[", r"\[")):
         Settings.from_env(REQUIRED | {variable: value})
+
+
+@pytest.mark.parametrize(
+    ("variable", "too_large", "largest", "message"),
+    [
+        ("RSM_BACKUP_INTERVAL_HOURS", "8760.5", "8760", "a number greater than 0 and at most 8760"),
+        ("RSM_RETENTION_DAYS", "3651", "3650", "a number greater than 0 and at most 3650"),
+        ("RSM_MIN_SNAPSHOTS_TO_KEEP", "1001", "1000", "a whole number from 0 to 1000"),
+        ("RSM_MANUAL_SNAPSHOT_QUOTA", "100001", "100000", "a whole number from 1 to 100000"),
+        ("RSM_MAX_CONCURRENCY", "33", "32", "a whole number from 1 to 32"),
+        ("RSM_LEDGER_TTL_DAYS", "3651", "3650", "a number from 1 to 3650"),
+        ("RSM_WAIT_TIMEOUT_SECONDS", "86401", "86400", "a number from 60 to 86400"),
+        ("RSM_BACKUP_INTERVAL_HOURS", "inf", "8760", "a number greater than 0 and at most 8760"),
+    ],
+)
+def test_every_number_has_an_upper_bound_and_the_error_names_the_variable(
+    variable: str, too_large: str, largest: str, message: str
+) -> None:
+    with pytest.raises(SettingsError, match=f"^{variable} must be {message}; got '{too_large}'"):
+        Settings.from_env(REQUIRED | {variable: too_large})
+    Settings.from_env(REQUIRED | {variable: largest})  # the bound itself is allowed
+
+
+def test_lower_bounds_of_ttl_and_wait_timeout() -> None:
+    with pytest.raises(SettingsError, match="RSM_LEDGER_TTL_DAYS must be a number from 1"):
+        Settings.from_env(REQUIRED | {"RSM_LEDGER_TTL_DAYS": "0.5"})
+    with pytest.raises(SettingsError, match="RSM_WAIT_TIMEOUT_SECONDS must be a number from 60"):
+        Settings.from_env(REQUIRED | {"RSM_WAIT_TIMEOUT_SECONDS": "59"})
 
 
 def test_settings_are_frozen() -> None:

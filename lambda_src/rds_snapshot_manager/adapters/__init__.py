@@ -17,3 +17,11 @@ def error_code(error: ClientError) -> str:
 
 def error_message(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Message", "")) or str(error)
+
+
+def fault(error: Exception) -> tuple[str, str]:
+    """(error code, message) of any exception: the AWS code of a ClientError, else the exception's
+    class name (`ReadTimeoutError`, `EndpointConnectionError`, `ConnectionClosedError`, ...)."""
+    if isinstance(error, ClientError):
+        return error_code(error), error_message(error)
+    return type(error).__name__, str(error) or type(error).__name__

@@ -134,7 +134,8 @@ def _snapshot_pk(snapshot_id: str) -> str:
 
 
 def _source_history(source: SourceRef) -> str:
-    return f"SOURCE#{source.source_type}#{source.source_id}"
+    # RDS ids are case-insensitive (stored lowercase); reports keep the user's spelling.
+    return f"SOURCE#{source.source_type}#{source.source_id.lower()}"
 
 
 def _encode(item: Mapping[str, Any]) -> dict[str, Any]:
@@ -404,11 +405,14 @@ class LedgerAdapter:
         in the same batches: Create passes what it created, Check what settled. The snapshot's
         `created_at` is the run's start (`run_started_at`), the time in its id."""
         created_at = (run_started_at or now).isoformat()
-        snapshot_items = [
-            self._snapshot_item(run_id, o, created_at, now)
-            for o in changed
-            if o.snapshot_id and o.source_type is not None and o.status != DRY_RUN_STATUS
-        ]
+        # One item per snapshot: a listed cluster member's row carries its cluster's snapshot id,
+        # and the cluster's row owns the item (DynamoDB refuses one key twice in a batch).
+        owners: dict[str, TargetOutcome] = {}
+        for o in changed:
+            recordable = o.snapshot_id and o.source_type and o.status != DRY_RUN_STATUS
+            if recordable and (o.snapshot_id not in owners or o.source_type is SourceType.CLUSTER):
+                owners[o.snapshot_id] = o
+        snapshot_items = [self._snapshot_item(run_id, o, created_at, now) for o in owners.values()]
         self._put_all([*self._chunk_items(run_id, TARGET_PREFIX, outcomes, _outcome_row, now),
                        *snapshot_items])  # fmt: skip
 

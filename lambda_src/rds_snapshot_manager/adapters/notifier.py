@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from rds_snapshot_manager.adapters import error_code, error_message
+from rds_snapshot_manager.domain.report import SUBJECT_LIMIT
 
 if TYPE_CHECKING:
     from mypy_boto3_sns import SNSClient
-
-SUBJECT_LIMIT = 100
 
 
 class PublishFailedError(RuntimeError):
@@ -31,6 +30,7 @@ class Notifier:
         try:
             response = self._client.publish(
                 TopicArn=topic_arn,
+                # sns_subject already fits it (keeping the status); this only guards other callers
                 Subject=subject[:SUBJECT_LIMIT],
                 Message=body,
                 MessageStructure="json",

@@ -18,6 +18,7 @@ from rds_snapshot_manager.domain.model import (
     SourceRef,
     SourceType,
     TargetOutcome,
+    parse_utc,
 )
 from rds_snapshot_manager.iterables import chunked
 
@@ -38,6 +39,7 @@ SNAPSHOT_NOT_FOUND = frozenset({"DBSnapshotNotFound", "DBSnapshotNotFoundFault",
 QUOTA_EXCEEDED = frozenset({"SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"})
 TAG_MANAGED_BY = "ManagedBy"
 TAG_RUN_ID = "RunId"
+TAG_RUN_STARTED_AT = "RunStartedAt"
 
 
 class _SnapshotApi(NamedTuple):
@@ -68,6 +70,16 @@ def _tags(tag_list: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
 
 def _utc(value: datetime | None) -> datetime | None:
     return value.astimezone(UTC) if value is not None else None
+
+
+def tag_time(value: datetime) -> str:
+    """A time as a tag value: ISO 8601 UTC to the second (`2026-11-25T01:00:07Z`)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _tag_time(value: str | None) -> datetime | None:
+    """A time tag read back; anything unparsable (edited by hand) counts as no time."""
+    return parse_utc(value) if value else None
 
 
 class RdsAdapter:
@@ -137,6 +149,7 @@ class RdsAdapter:
             created_at=_utc(item.get("SnapshotCreateTime")),
             managed_by=tags.get(TAG_MANAGED_BY),
             run_id=tags.get(TAG_RUN_ID),
+            run_started_at=_tag_time(tags.get(TAG_RUN_STARTED_AT)),
         )
 
     def quota(self) -> Quota | None:

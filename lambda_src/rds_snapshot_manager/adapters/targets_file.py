@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -11,6 +12,10 @@ from rds_snapshot_manager.domain.targets import parse_target_list
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+
+# A list of 15,000 databases is ~1 MB; anything much larger is not a list of identifiers, and
+# reading it whole could exhaust the function's memory. Only this much is ever read.
+MAX_BYTES = 4 * 1024 * 1024
 
 
 class TargetsFileError(Exception):
@@ -35,9 +40,29 @@ class TargetsFile:
 
     def read_ids(self) -> list[str]:
         try:
-            body = self._client.get_object(Bucket=self._bucket, Key=self._key)["Body"].read()
+            body = self._client.get_object(Bucket=self._bucket, Key=self._key)["Body"]
+            data = body.read(MAX_BYTES + 1)
         except ClientError as error:
             raise TargetsFileError(
                 self.location, error_code(error), error_message(error)
             ) from error
-        return parse_target_list(body.decode("utf-8-sig"))
+        if len(data) > MAX_BYTES:
+            raise TargetsFileError(
+                self.location, "TooLarge", f"the list is larger than {MAX_BYTES} bytes"
+            )
+        return parse_target_list(self._decode(data))
+
+    def _decode(self, data: bytes) -> str:
+        """UTF-8 (with or without BOM), or UTF-16 with a BOM (Notepad's "Unicode"). Anything else
+        (cp1252, binary) is reported as a failed list rather than guessed: a wrong guess would
+        turn ids into other ids."""
+        utf16 = data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+        try:
+            return data.decode("utf-16" if utf16 else "utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise TargetsFileError(
+                self.location,
+                "InvalidEncoding",
+                f"not {'UTF-16' if utf16 else 'UTF-8'} text (byte {error.start} is "
+                f"0x{data[error.start]:02x}); save the list as UTF-8",
+            ) from None

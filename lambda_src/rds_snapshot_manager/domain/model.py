@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 
 # The status a dry run reports for the snapshot it would have created.
 DRY_RUN_STATUS = "not created (dry run)"
+# Reasons and error messages are cut to this many characters (AWS messages, exception texts): with
+# ids capped too, no outcome can grow a ledger item or the report without bound.
+TEXT_LIMIT = 1000
+
+
+def cap_text(text: str, limit: int = TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def parse_utc(value: str) -> datetime | None:
+    """An ISO 8601 time as an aware UTC datetime (naive means UTC); None when unparsable."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 class SourceType(StrEnum):
@@ -55,6 +71,7 @@ class Snapshot:
     created_at: datetime | None
     managed_by: str | None = None
     run_id: str | None = None
+    run_started_at: datetime | None = None  # the `RunStartedAt` tag: when the making run started
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +87,11 @@ class TargetOutcome:
     error_code: str = ""
     message: str = ""
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "reason", cap_text(self.reason))
+        object.__setattr__(self, "error_code", cap_text(self.error_code, 100))
+        object.__setattr__(self, "message", cap_text(self.message))
+
     @classmethod
     def created(cls, ref: SourceRef, snapshot_id: str, status: str) -> TargetOutcome:
         return cls(ref.source_id, ref.source_type, Outcome.CREATED, snapshot_id, status)
@@ -80,9 +102,23 @@ class TargetOutcome:
 
     @classmethod
     def failed(
-        cls, source_id: str, source_type: SourceType | None, error_code: str, message: str
+        cls,
+        source_id: str,
+        source_type: SourceType | None,
+        error_code: str,
+        message: str,
+        snapshot_id: str = "",
     ) -> TargetOutcome:
-        return cls(source_id, source_type, Outcome.FAILED, error_code=error_code, message=message)
+        """`snapshot_id` set on a failure whose snapshot may exist (a create whose response was
+        lost, a snapshot that ended `failed`)."""
+        return cls(
+            source_id,
+            source_type,
+            Outcome.FAILED,
+            snapshot_id,
+            error_code=error_code,
+            message=message,
+        )
 
     @property
     def key(self) -> str:
@@ -98,6 +134,10 @@ class Deletion:
     deleted: bool
     error_code: str = ""
     message: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "error_code", cap_text(self.error_code, 100))
+        object.__setattr__(self, "message", cap_text(self.message))
 
 
 @dataclass(frozen=True, slots=True)

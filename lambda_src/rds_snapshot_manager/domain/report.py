@@ -12,7 +12,11 @@ from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Deletion, Outcome,
 # SNS caps a message at 256 KiB; stay a little under for the envelope SNS adds.
 SNS_LIMIT_BYTES = 250_000
 JSON_PROTOCOLS = ("default", "sqs", "lambda", "https")
-LISTS = ("created", "deleted", "skipped", "failed", "delete_failed")
+LISTS = (
+    "created", "would_create", "deleted", "would_delete", "skipped", "failed", "delete_failed",
+)  # fmt: skip
+# SNS: a subject is under 100 characters, printable ASCII.
+SUBJECT_LIMIT = 99
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,45 +45,34 @@ def run_status(summary: RunSummary) -> str:
 
 
 def build_report(summary: RunSummary) -> dict[str, Any]:
-    """The contract's JSON document, plus `status` of each created snapshot, `delete_failed`,
-    `counts` and, when present, the caught `error`."""
-    by_kind: dict[Outcome, list[TargetOutcome]] = {kind: [] for kind in Outcome}
-    for outcome in sorted(summary.outcomes, key=lambda o: (o.source_id, o.key)):
-        by_kind[outcome.outcome].append(outcome)
+    """The contract's JSON document, plus `status` of each created snapshot, `source_type` of
+    every item, `would_create`/`would_delete` (a dry run's plan: it creates and deletes nothing,
+    so `created` and `deleted` stay empty), `delete_failed`, `counts` and the caught `error`.
+
+    A listed cluster member has its own item, in its cluster's list, with the cluster's
+    `snapshot_id` and a `note` naming the cluster that covers it."""
+    targets = sorted(summary.outcomes, key=lambda o: (o.source_id.lower(), o.key))
     deletions = sorted(summary.deletions, key=lambda d: (d.source, d.snapshot_id))
+    created = [o for o in targets if o.outcome is Outcome.CREATED]
     report: dict[str, Any] = {
         "run_id": summary.run_id,
         "status": run_status(summary),
         "dry_run": summary.dry_run,
-        "created": [
-            {
-                "snapshot_id": o.snapshot_id,
-                "source_id": o.source_id,
-                "source_type": str(o.source_type),
-                "status": o.status,
-            }
-            for o in by_kind[Outcome.CREATED]
-        ],
-        "deleted": [
-            {
-                "snapshot_id": d.snapshot_id,
-                "source_id": d.source.source_id,
-                "source_type": str(d.source.source_type),
-            }
-            for d in deletions
-            if d.deleted
-        ],
+        "created": [_created(o) for o in created if o.status != DRY_RUN_STATUS],
+        "would_create": [_created(o) for o in created if o.status == DRY_RUN_STATUS],
+        "deleted": [_deleted(d) for d in deletions if d.deleted and not summary.dry_run],
+        "would_delete": [_deleted(d) for d in deletions if d.deleted and summary.dry_run],
         "skipped": [
-            {"source_id": o.source_id, "reason": o.reason} for o in by_kind[Outcome.SKIPPED]
+            {"source_id": o.source_id, "source_type": _type(o), "reason": o.reason}
+            for o in targets
+            if o.outcome is Outcome.SKIPPED
         ],
-        "failed": [
-            {"source_id": o.source_id, "error_code": o.error_code, "message": o.message}
-            for o in by_kind[Outcome.FAILED]
-        ],
+        "failed": [_failed(o) for o in targets if o.outcome is Outcome.FAILED],
         "delete_failed": [
             {
                 "snapshot_id": d.snapshot_id,
                 "source_id": d.source.source_id,
+                "source_type": str(d.source.source_type),
                 "error_code": d.error_code,
                 "message": d.message,
             }
@@ -91,6 +84,53 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
     if summary.error:
         report["error"] = dict(summary.error)
     return report
+
+
+def _type(outcome: TargetOutcome) -> str | None:
+    return str(outcome.source_type) if outcome.source_type else None
+
+
+def _created(outcome: TargetOutcome) -> dict[str, Any]:
+    item = {
+        "snapshot_id": outcome.snapshot_id,
+        "source_id": outcome.source_id,
+        "source_type": _type(outcome),
+        "status": outcome.status,
+    }
+    return item | ({"note": outcome.reason} if outcome.reason else {})
+
+
+def _failed(outcome: TargetOutcome) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "source_id": outcome.source_id,
+        "source_type": _type(outcome),
+        "error_code": outcome.error_code,
+        "message": outcome.message,
+    }
+    if outcome.snapshot_id:
+        item["snapshot_id"] = outcome.snapshot_id
+    return item | ({"note": outcome.reason} if outcome.reason else {})
+
+
+def _deleted(deletion: Deletion) -> dict[str, Any]:
+    return {
+        "snapshot_id": deletion.snapshot_id,
+        "source_id": deletion.source.source_id,
+        "source_type": str(deletion.source.source_type),
+    }
+
+
+def sns_subject(name: str, run_id: str, status: str, limit: int = SUBJECT_LIMIT) -> str:
+    """`<name> run <run_id>: <STATUS>`, under SNS's limit: a long name or run id is cut in the
+    middle, never the status. Non-ASCII and control characters become `?` (SNS refuses them)."""
+    suffix = f": {status}"
+    head = f"{name} run {run_id}"
+    room = limit - len(suffix)
+    if len(head) > room:
+        keep = room - 3
+        head = head[: keep - keep // 2] + "..." + head[len(head) - keep // 2 :]
+    subject = head + suffix
+    return "".join(c if " " <= c <= "~" else "?" for c in subject)
 
 
 def email_text(report: Mapping[str, Any]) -> str:
@@ -107,7 +147,9 @@ def email_text(report: Mapping[str, Any]) -> str:
         lines += ["", f"The run failed: {error.get('Error', '')}: {error.get('Cause', '')}"]
     formats = {
         "created": "{snapshot_id} of {source_type} {source_id} ({status})",
+        "would_create": "{snapshot_id} of {source_type} {source_id}",
         "deleted": "{snapshot_id} of {source_type} {source_id}",
+        "would_delete": "{snapshot_id} of {source_type} {source_id}",
         "skipped": "{source_id}: {reason}",
         "failed": "{source_id}: {error_code}: {message}",
         "delete_failed": "{snapshot_id} of {source_id}: {error_code}: {message}",
@@ -115,7 +157,11 @@ def email_text(report: Mapping[str, Any]) -> str:
     for name in LISTS:
         if report[name]:
             lines += ["", f"{name.replace('_', ' ').capitalize()}:"]
-            lines += [f"  - {formats[name].format(**item)}" for item in report[name]]
+            lines += [
+                f"  - {formats[name].format(**item)}"
+                + (f" [{item['note']}]" if item.get("note") else "")
+                for item in report[name]
+            ]
             omitted = report.get("truncated", {}).get(name, 0)
             if omitted:
                 lines.append(f"  ... and {omitted} more (see the ledger for the full list)")

@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rds_snapshot_manager import logs
+from rds_snapshot_manager.adapters import fault
 from rds_snapshot_manager.adapters.ledger import TARGET_PREFIX, LedgerAdapter
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Outcome, SnapshotStatus, SourceType, TargetOutcome
@@ -16,6 +17,9 @@ from rds_snapshot_manager.settings import Settings
 
 FAILED_STATUSES = frozenset({"failed", "error", "incompatible-restore", "incompatible-parameters"})
 KNOWN_STATUSES = frozenset(str(status) for status in SnapshotStatus)
+# The note on a snapshot of this run that RDS had not listed when the wait timed out: it stays
+# `creating` (the run is PARTIAL), as any snapshot still creating then.
+NOT_CONFIRMED = "not confirmed: RDS did not list it before the wait timed out"
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,18 @@ class CheckResult:
 
 
 def classify(rds_status: str | None) -> SnapshotStatus:
-    """RDS status to ledger status; a snapshot that vanished while creating counts as failed."""
-    if rds_status is None or rds_status in FAILED_STATUSES:
+    """RDS status to ledger status. A snapshot a describe does not list (yet) is still creating:
+    describes are eventually consistent, so only the wait timeout ends the wait for it."""
+    if rds_status in FAILED_STATUSES:
         return SnapshotStatus.FAILED
     if rds_status == "available":
         return SnapshotStatus.AVAILABLE
     return SnapshotStatus.CREATING
+
+
+def _unconfirmed(outcome: TargetOutcome) -> bool:
+    """A create that raised (its response may have been lost): the snapshot may exist."""
+    return outcome.outcome is Outcome.FAILED and bool(outcome.snapshot_id) and not outcome.status
 
 
 class CheckService:
@@ -54,18 +64,22 @@ class CheckService:
         pending = [
             o
             for o in outcomes
-            if o.outcome is Outcome.CREATED and o.status == SnapshotStatus.CREATING
+            if (o.outcome is Outcome.CREATED and o.status == SnapshotStatus.CREATING)
+            or _unconfirmed(o)
         ]
-        statuses: dict[str, str] = {}
-        for kind in SourceType:
-            ids = [o.snapshot_id for o in pending if o.source_type is kind]
-            if ids:
-                statuses.update(self._rds.snapshot_statuses(kind, ids))
+        statuses = self._statuses(ctx, pending)
+        timed_out = (
+            ctx.now - ctx.started_at
+        ).total_seconds() >= self._settings.wait_timeout_seconds
         settled: dict[str, TargetOutcome] = {}
         for outcome in pending:
             raw = statuses.get(outcome.snapshot_id)
+            if _unconfirmed(outcome) and raw is None:
+                continue  # not listed: the create's failure stands (a later run sees the truth)
             status = classify(raw)
-            if status is SnapshotStatus.CREATING:
+            if status is SnapshotStatus.CREATING and not _unconfirmed(outcome):
+                if timed_out and raw is None and not outcome.reason:  # a member's reason stays
+                    settled[outcome.key] = replace(outcome, reason=NOT_CONFIRMED)
                 continue
             settled[outcome.key] = self._settled(outcome, status, raw)
             logs.decision(
@@ -85,25 +99,53 @@ class CheckService:
                 changed=settled.values(),
                 run_started_at=ctx.started_at,
             )
-        counts: Counter[str] = Counter(
-            counted for o in outcomes if (counted := self._status_of(o)) is not None
-        )
-        elapsed = (ctx.now - ctx.started_at).total_seconds()
-        return CheckResult(counts, timed_out=elapsed >= self._settings.wait_timeout_seconds)
+        # Per snapshot, not per row: a listed cluster member's row shares its cluster's snapshot.
+        by_snapshot = {
+            o.snapshot_id: counted for o in outcomes if (counted := self._status_of(o)) is not None
+        }
+        counts: Counter[str] = Counter(by_snapshot.values())
+        return CheckResult(counts, timed_out=timed_out)
+
+    def _statuses(self, ctx: RunContext, pending: list[TargetOutcome]) -> dict[str, str]:
+        """Status by snapshot id, one filtered describe per kind. A kind whose describe fails
+        (after botocore's retries) is left unknown this time: its snapshots stay as they are and
+        the next poll asks again, so one dropped connection does not fail the step."""
+        kinds: dict[str, SourceType] = {}
+        for outcome in pending:  # a cluster member's row carries its cluster's snapshot id
+            if outcome.source_type and kinds.get(outcome.snapshot_id) is not SourceType.CLUSTER:
+                kinds[outcome.snapshot_id] = outcome.source_type
+        statuses: dict[str, str] = {}
+        for kind in SourceType:
+            ids = [snapshot_id for snapshot_id, of in kinds.items() if of is kind]
+            if not ids:
+                continue
+            try:
+                statuses.update(self._rds.snapshot_statuses(kind, ids))
+            except Exception as error:  # noqa: BLE001 - any fault: unknown this poll (above)
+                code, message = fault(error)
+                logs.decision(
+                    ctx.run_id,
+                    "-",
+                    "check",
+                    f"describe failed: {code}",
+                    level=logging.WARNING,
+                    source_type=str(kind),
+                    error_message=message,
+                )
+        return statuses
 
     @staticmethod
     def _settled(outcome: TargetOutcome, status: SnapshotStatus, raw: str | None) -> TargetOutcome:
-        if status is SnapshotStatus.AVAILABLE:
-            return replace(outcome, status=str(status))
-        message = f"snapshot {outcome.snapshot_id} " + (
-            f"ended in status {raw}" if raw else "disappeared while being created"
-        )
+        if status is not SnapshotStatus.FAILED:  # found: available, or an unconfirmed create
+            return replace(
+                outcome, outcome=Outcome.CREATED, status=str(status), error_code="", message=""
+            )
         return replace(
             outcome,
             outcome=Outcome.FAILED,
             status=str(status),
             error_code="SnapshotFailed",
-            message=message,
+            message=f"snapshot {outcome.snapshot_id} ended in status {raw}",
         )
 
     @staticmethod

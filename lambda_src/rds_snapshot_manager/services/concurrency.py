@@ -18,8 +18,18 @@ class Batch(Generic[R]):
     max_in_flight: int
 
 
-def run_bounded(call: Callable[[T], R], items: Sequence[T], max_workers: int) -> Batch[R]:
-    """`call` on every item, at most `max_workers` at a time; results keep the items' order."""
+def run_bounded(
+    call: Callable[[T], R],
+    items: Sequence[T],
+    max_workers: int,
+    on_error: Callable[[T, Exception], R],
+) -> Batch[R]:
+    """`call` on every item, at most `max_workers` at a time; results keep the items' order.
+
+    Whatever one call raises (a dropped connection or read timeout after botocore's retries, a
+    bug) becomes `on_error(item, error)`, that item's result: one fault never discards the
+    results of the other items.
+    """
     lock = threading.Lock()
     in_flight = 0
     peak = 0
@@ -31,6 +41,8 @@ def run_bounded(call: Callable[[T], R], items: Sequence[T], max_workers: int) ->
             peak = max(peak, in_flight)
         try:
             return call(item)
+        except Exception as error:  # noqa: BLE001 - every fault is this item's outcome (above)
+            return on_error(item, error)
         finally:
             with lock:
                 in_flight -= 1

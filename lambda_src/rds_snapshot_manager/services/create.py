@@ -13,10 +13,17 @@ from datetime import datetime
 from typing import Any
 
 from rds_snapshot_manager import logs
+from rds_snapshot_manager.adapters import fault
 from rds_snapshot_manager.adapters.ledger import LedgerAdapter
-from rds_snapshot_manager.adapters.rds import TAG_MANAGED_BY, TAG_RUN_ID, RdsAdapter
+from rds_snapshot_manager.adapters.rds import (
+    TAG_MANAGED_BY,
+    TAG_RUN_ID,
+    TAG_RUN_STARTED_AT,
+    RdsAdapter,
+    tag_time,
+)
 from rds_snapshot_manager.adapters.targets_file import TargetsFile, TargetsFileError
-from rds_snapshot_manager.domain.interval import is_due
+from rds_snapshot_manager.domain.interval import backup_time, is_due, still_blocks
 from rds_snapshot_manager.domain.model import (
     DRY_RUN_STATUS,
     Database,
@@ -30,7 +37,9 @@ from rds_snapshot_manager.domain.model import (
 from rds_snapshot_manager.domain.naming import is_ours, snapshot_id
 from rds_snapshot_manager.domain.retention import select_expired
 from rds_snapshot_manager.domain.targets import (
+    Resolution,
     TargetRequest,
+    covered_member,
     forbidden_state_reason,
     resolve_targets,
 )
@@ -65,8 +74,11 @@ class CreateResult:
         counts = dict.fromkeys(Outcome, 0)
         for outcome in self.outcomes:
             counts[outcome.outcome] += 1
+        # A dry run creates nothing: what it would create is counted apart (`would_create`).
+        created = "would_create" if self.dry_run else "created"
         return {
-            "created": counts[Outcome.CREATED],
+            "created": 0,
+            created: counts[Outcome.CREATED],
             "skipped": counts[Outcome.SKIPPED],
             "failed": counts[Outcome.FAILED],
             "dry_run": self.dry_run,
@@ -135,14 +147,32 @@ class CreateService:
                 outcomes.append(decided)
         allowed, over_quota = self._within_quota(due, inventory, quota)
         outcomes += over_quota
-        batch = run_bounded(lambda ref: self._create(ctx, ref), allowed, settings.max_concurrency)
-        outcomes += batch.results
+        batch = run_bounded(
+            lambda ref: self._create(ctx, ref),
+            allowed,
+            settings.max_concurrency,
+            on_error=lambda ref, error: self._unconfirmed(ctx, ref, error),
+        )
+        outcomes = self._as_requested(outcomes + batch.results, resolution)
         for outcome in outcomes:
             self._log(ctx, outcome)
         self._ledger.record_outcomes(
             ctx.run_id, outcomes, ctx.now, changed=outcomes, run_started_at=ctx.started_at
         )
         return CreateResult(outcomes, ctx.dry_run, batch.max_in_flight)
+
+    @staticmethod
+    def _as_requested(outcomes: list[TargetOutcome], resolution: Resolution) -> list[TargetOutcome]:
+        """Each target under the id the user gave (RDS answers in lowercase), plus one outcome
+        per listed cluster member, pointing at its cluster's."""
+        by_ref = {
+            SourceRef(o.source_type, o.source_id): o for o in outcomes if o.source_type is not None
+        }
+        return [resolution.shown(o) for o in outcomes] + [
+            covered_member(member, by_ref[member.cluster], resolution.shown_id(member.cluster))
+            for member in resolution.members
+            if member.cluster in by_ref
+        ]
 
     def _listed_ids(self, ctx: RunContext) -> tuple[list[str], list[TargetOutcome]]:
         if self._targets_file is None:
@@ -169,12 +199,17 @@ class CreateService:
                 source = snapshot.source
                 if snapshot.run_id == ctx.run_id:
                     inventory.this_run[source] = (snapshot.snapshot_id, snapshot.status)
-                elif snapshot.status == "creating" or snapshot.created_at is None:
-                    inventory.in_progress.add(source)
-                elif (
-                    source not in inventory.newest or snapshot.created_at > inventory.newest[source]
+                    continue
+                counted = backup_time(snapshot.created_at, snapshot.run_started_at)
+                if snapshot.status == "available":
+                    newest = inventory.newest.get(source)
+                    if counted is not None and (newest is None or counted > newest):
+                        inventory.newest[source] = counted
+                elif snapshot.status == "creating" and still_blocks(
+                    counted, ctx.started_at, self._settings.wait_timeout_seconds
                 ):
-                    inventory.newest[source] = snapshot.created_at
+                    inventory.in_progress.add(source)
+                # Anything else (failed, deleting, ...) is no backup and blocks nothing.
         return inventory
 
     def _quota(self, ctx: RunContext) -> Quota:
@@ -197,7 +232,7 @@ class CreateService:
         decision = is_due(
             inventory.newest.get(ref),
             self._settings.backup_interval_hours,
-            ctx.now,
+            ctx.started_at,  # the run's clock: a retried Create decides as the first attempt
             in_progress=ref in inventory.in_progress,
         )
         return None if decision.due else TargetOutcome.skipped(ref, decision.reason)
@@ -238,10 +273,21 @@ class CreateService:
         tags = {
             TAG_MANAGED_BY: self._settings.name,
             TAG_RUN_ID: ctx.run_id,
+            TAG_RUN_STARTED_AT: tag_time(ctx.started_at),
             "SourceId": ref.source_id,
             "SourceType": str(ref.source_type),
         }
         return self._rds.create_snapshot(ref, new_id, tags)
+
+    def _unconfirmed(self, ctx: RunContext, ref: SourceRef, error: Exception) -> TargetOutcome:
+        """A create call that raised (e.g. its response was lost) is this target's failure. It
+        keeps the snapshot id: the snapshot may exist after all, and Check looks for it (a retry
+        of this run meets it as its own, a later run counts it)."""
+        code, message = fault(error)
+        new_id = snapshot_id(self._settings.name, ctx.run_id, ref, ctx.started_at)
+        return TargetOutcome.failed(
+            ref.source_id, ref.source_type, code, message, snapshot_id=new_id
+        )
 
     @staticmethod
     def _log(ctx: RunContext, outcome: TargetOutcome) -> None:

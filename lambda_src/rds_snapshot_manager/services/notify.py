@@ -11,7 +11,12 @@ from typing import Any
 from rds_snapshot_manager import logs
 from rds_snapshot_manager.adapters.ledger import LeaseState, LedgerAdapter, RunRecord
 from rds_snapshot_manager.adapters.notifier import Notifier, PublishFailedError
-from rds_snapshot_manager.domain.report import RunSummary, build_report, sns_message
+from rds_snapshot_manager.domain.report import (
+    RunSummary,
+    build_report,
+    sns_message,
+    sns_subject,
+)
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
 
@@ -58,7 +63,7 @@ class NotifyService:
             logs.decision(ctx.run_id, "-", "notify", "already published", status=status)
             return NotifyResult(status, True)
         body = sns_message(report)
-        subject = f"{self._settings.name} run {ctx.run_id}: {status}"
+        subject = sns_subject(self._settings.name, ctx.run_id, status)
         topics = {"report": self._settings.report_topic_arn}
         if status not in ("OK", SKIPPED):
             topics["failure"] = self._settings.failure_topic_arn

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rds_snapshot_manager import logs
+from rds_snapshot_manager.adapters import fault
 from rds_snapshot_manager.adapters.ledger import LeaseState, LedgerAdapter
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Deletion, Snapshot, SourceType
@@ -23,9 +24,18 @@ class PruneResult:
     kept: int
     max_in_flight: int
 
+    dry_run: bool = False
+
     def summary(self) -> dict[str, Any]:
         deleted = sum(1 for d in self.deletions if d.deleted)
-        return {"deleted": deleted, "failed": len(self.deletions) - deleted, "kept": self.kept}
+        # A dry run deletes nothing: what it would delete is counted apart (`would_delete`).
+        counted = "would_delete" if self.dry_run else "deleted"
+        return {
+            "deleted": 0,
+            counted: deleted,
+            "failed": len(self.deletions) - deleted,
+            "kept": self.kept,
+        }
 
 
 def retention_policy(settings: Settings) -> RetentionPolicy:
@@ -62,6 +72,9 @@ class PruneService:
             lambda snapshot: self._delete(ctx, snapshot),
             plan.expired,
             self._settings.max_concurrency,
+            on_error=lambda snapshot, error: Deletion(
+                snapshot.snapshot_id, snapshot.source, False, *fault(error)
+            ),
         )
         for deletion in batch.results:
             logs.decision(
@@ -75,7 +88,7 @@ class PruneService:
                 error_message=deletion.message,
             )
         self._ledger.record_deletions(ctx.run_id, batch.results, ctx.now, dry_run=ctx.dry_run)
-        return PruneResult(batch.results, plan.kept, batch.max_in_flight)
+        return PruneResult(batch.results, plan.kept, batch.max_in_flight, ctx.dry_run)
 
     def _plan(self, ctx: RunContext) -> Selection:
         policy = retention_policy(self._settings)

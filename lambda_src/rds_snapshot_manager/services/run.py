@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from rds_snapshot_manager.domain.model import parse_utc
 from rds_snapshot_manager.settings import Settings
 
 
@@ -58,26 +60,49 @@ class RunContext:
         )
 
 
+# The execution input's only keys (common design decision D5); the module's schedule sends
+# {"dry_run": false}.
+RUN_OPTIONS = ("dry_run", "manual_snapshot_quota")
+_SHOWN = 80  # characters of a rejected key or value the error shows
+
+
 def _run_options(run_input: object) -> tuple[bool, int | None]:
-    """The per-execution options: (dry_run requested, manual snapshot quota override)."""
-    run_input = run_input or {}
+    """The per-execution options: (dry_run requested, manual snapshot quota override).
+
+    Strict, so that a typo never runs for real: `{"dryRun": true}` or `{"dry_run": "true"}` is
+    rejected (the run is reported FAILED and changes nothing), never taken for a real run.
+    """
+    run_input = {} if run_input is None else run_input
     if not isinstance(run_input, Mapping):
         raise BadEventError("input must be an object (the execution input)")
+    unknown = sorted(repr(str(key)[:_SHOWN]) for key in run_input if key not in RUN_OPTIONS)
+    if unknown:
+        raise BadEventError(
+            f"input has unknown key(s) {', '.join(unknown[:10])}; allowed: "
+            + ", ".join(RUN_OPTIONS)
+        )
+    dry_run = run_input.get("dry_run", False)
+    if not isinstance(dry_run, bool):
+        raise BadEventError(
+            f"input.dry_run must be true or false (a JSON boolean); got {_shown(dry_run)}"
+        )
     quota = run_input.get("manual_snapshot_quota")
     if quota is not None and (isinstance(quota, bool) or not isinstance(quota, int) or quota < 1):
         raise BadEventError(
-            f"input.manual_snapshot_quota must be a whole number >= 1; got {quota!r}"
+            f"input.manual_snapshot_quota must be a whole number >= 1; got {_shown(quota)}"
         )
-    return run_input.get("dry_run") is True, quota
+    return dry_run, quota
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= _SHOWN else text[:_SHOWN] + "..."
 
 
 def _parse_time(value: object, default: datetime) -> datetime:
     if value is None or value == "":
         return default
-    if not isinstance(value, str):
+    parsed = parse_utc(value) if isinstance(value, str) else None
+    if parsed is None:
         raise BadEventError(f"started_at must be an ISO 8601 time; got {value!r}")
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise BadEventError(f"started_at must be an ISO 8601 time; got {value!r}") from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return parsed
