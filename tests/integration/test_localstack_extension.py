@@ -115,7 +115,8 @@ def test_host_lambda_logs_reach_cloudwatch_logs(function_name: str) -> None:
         return lines if any(f"logged {request_id}" in line for line in lines) else None
 
     lines = wait_until(logged_lines, 15, f"'logged {request_id}' in CloudWatch Logs")
-    assert all(request_id in line for line in lines)
+    [logged] = [line for line in lines if line.endswith(f"logged {request_id}\n")]
+    assert logged.startswith("[INFO]\t") and f"\t{request_id}\t" in logged  # Lambda's format
     assert any(line.startswith(f"REPORT RequestId: {request_id}") for line in lines)
 
 
