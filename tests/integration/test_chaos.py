@@ -353,10 +353,16 @@ def report_violations(chaos_run: ChaosRun, run: Run) -> list[str]:
     holders = {other.run_id for other in chaos_run.runs} - {run.run_id}
     if report["status"] == SKIPPED and not any(h in report.get("reason", "") for h in holders):
         problems.append(f"{where}: SKIPPED without a reason naming the run holding the lease")
-    if report["status"] != SKIPPED:
-        listed = [e["source_id"] for name in ("created", "skipped", "failed") for e in report[name]]
-        if sorted(listed) != sorted(chaos_run.targets):
-            problems.append(f"{where}: targets listed {sorted(listed)}, not each target once")
+    listed = [e["source_id"] for name in ("created", "skipped", "failed") for e in report[name]]
+    # A run that broke before it had targets (a fault past the retries on a listing call) is
+    # true as FAILED with its error and an empty list; the checks above prove it hid nothing.
+    broke_early = report["status"] == "FAILED" and "error" in report and not listed
+    if (
+        report["status"] != SKIPPED
+        and not broke_early
+        and sorted(listed) != sorted(chaos_run.targets)
+    ):
+        problems.append(f"{where}: targets listed {sorted(listed)}, not each target once")
     if not report.get("truncated"):
         counts = {name: len(report[name]) for name in report.get("counts", {})}
         if counts != report.get("counts", {}):
