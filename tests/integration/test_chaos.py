@@ -250,16 +250,17 @@ def created_by(run: ChaosRun, run_ids: set[str]) -> dict[str, dict[str, Any]]:
     }
 
 
-def faults_on(run: ChaosRun, resource: str, kinds: set[str]) -> list[dict[str, Any]]:
-    return [f for f in run.state["faults"] if f["resource"] == resource and f["kind"] in kinds]
-
-
-def unreported_fault(run: ChaosRun, snapshot_id: str) -> bool:
-    """A fault the engine could not see through: the call ran, but no answer reached it."""
-    return any(
-        f["kind"] == "corrupt" or f["last_attempt"]
-        for f in faults_on(run, snapshot_id, {"corrupt", "drop_after", "throttle", "drop"})
-    )
+def unreported_fault(run: ChaosRun, snapshot_id: str, action: str) -> bool:
+    """The engine cannot know what its ``action`` (Create or Delete) call on this snapshot did:
+    the call ran (a lost or unparsable answer), and no attempt got a real answer (unparsable,
+    which is not retried, or a fault on the last attempt)."""
+    faults = [
+        f
+        for f in run.state["faults"]
+        if f["resource"] == snapshot_id and f["operation"].startswith(action)
+    ]
+    ran = any(f["kind"] in ("corrupt", "drop_after") for f in faults)
+    return ran and any(f["kind"] == "corrupt" or f["last_attempt"] for f in faults)
 
 
 def due_slots(runs: list[Run]) -> list[list[Run]]:
@@ -329,7 +330,7 @@ def report_violations(chaos_run: ChaosRun, run: Run) -> list[str]:
             continue
         if real["source_id"] not in failed_sources:
             problems.append(f"{where}: created {snapshot_id} in RDS but does not report it")
-        elif real["fate"] != "failed" and not unreported_fault(chaos_run, snapshot_id):
+        elif real["fate"] != "failed" and not unreported_fault(chaos_run, snapshot_id, "Create"):
             problems.append(
                 f"{where}: reports {real['source_id']} failed, but its snapshot {snapshot_id} "
                 "exists and did not fail"
@@ -347,7 +348,7 @@ def report_violations(chaos_run: ChaosRun, run: Run) -> list[str]:
         if (
             deleted_at
             and start <= datetime.fromisoformat(deleted_at) <= stop
-            and not unreported_fault(chaos_run, entry["snapshot_id"])
+            and not unreported_fault(chaos_run, entry["snapshot_id"], "Delete")
         ):
             problems.append(f"{where}: reports deleting {entry['snapshot_id']} failed; RDS did it")
     if report["status"] == SKIPPED and (report["created"] or report["deleted"]):
@@ -388,7 +389,9 @@ def test_every_report_matches_what_rds_did(chaos_run: ChaosRun) -> None:
             problems.append(
                 f"{snapshot_id}: deleted once, reported by {reported_deletions[snapshot_id]} runs"
             )
-        elif reported_deletions[snapshot_id] == 0 and not unreported_fault(chaos_run, snapshot_id):
+        elif reported_deletions[snapshot_id] == 0 and not unreported_fault(
+            chaos_run, snapshot_id, "Delete"
+        ):
             problems.append(f"{snapshot_id}: deleted in RDS, reported by no run")
     assert problems == [], "\n".join(problems)
 
