@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import boto3
+import botocore.config
 import botocore.exceptions
 
 ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566")
@@ -59,15 +60,21 @@ DEFAULT_ACCESS_KEY_ID = "test"
 
 
 def client(
-    service: str, *, access_key_id: str = DEFAULT_ACCESS_KEY_ID, region: str = REGION
+    service: str,
+    *,
+    access_key_id: str = DEFAULT_ACCESS_KEY_ID,
+    region: str = REGION,
+    config: botocore.config.Config | None = None,
 ) -> Any:
-    """A client of ``service`` in the account ``access_key_id`` stands for, in ``region``."""
+    """A client of ``service`` in the account ``access_key_id`` stands for, in ``region``;
+    ``config`` e.g. sets the retries a fault-mode test expects."""
     return boto3.client(  # type: ignore[call-overload]  # any service name, typed as Any
         service,
         endpoint_url=ENDPOINT,
         region_name=region,
         aws_access_key_id=access_key_id,
         aws_secret_access_key="test",  # noqa: S106 - LocalStack accepts any credentials
+        config=config,
     )
 
 
@@ -118,16 +125,25 @@ def finished_execution(
     return wait_until(probe, timeout, f"execution {execution_arn}", step=0.5)
 
 
+def start_execution(
+    state_machine_arn: str,
+    payload: dict[str, Any] | None = None,
+    account: Account = DEFAULT_ACCOUNT,
+) -> str:
+    """Start an execution and return its ARN at once (without waiting for its end)."""
+    started = account.client("stepfunctions").start_execution(
+        stateMachineArn=state_machine_arn, input=json.dumps(payload or {})
+    )
+    return str(started["executionArn"])
+
+
 def run_state_machine(
     state_machine_arn: str,
     payload: dict[str, Any] | None = None,
     account: Account = DEFAULT_ACCOUNT,
 ) -> dict[str, Any]:
     """Start an execution, wait for its end, and return describe_execution's answer."""
-    started = account.client("stepfunctions").start_execution(
-        stateMachineArn=state_machine_arn, input=json.dumps(payload or {})
-    )
-    return finished_execution(started["executionArn"], account=account)
+    return finished_execution(start_execution(state_machine_arn, payload, account), account=account)
 
 
 class TerraformError(RuntimeError):
@@ -373,6 +389,16 @@ def localstack_status(resource: str) -> dict[str, Any]:
     """GET /_localstack/<resource> (health, info); raises OSError if LocalStack is not there."""
     url = f"{ENDPOINT}/_localstack/{resource}"
     with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - an http(s) URL
+        return dict(json.load(response))
+
+
+def chaos(method: str, settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The extension's RDS fault mode (localstack_offline/chaos.py): POST starts a fault session
+    with ``settings``, DELETE stops the faults, GET reads counters, audit and fault log."""
+    body = None if settings is None else json.dumps(settings).encode()
+    url = f"{ENDPOINT}/_rsm/chaos"
+    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310 - http(s)
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - an http(s) URL
         return dict(json.load(response))
 
 
