@@ -116,7 +116,8 @@ def test_host_lambda_logs_reach_cloudwatch_logs(function_name: str) -> None:
 
     lines = wait_until(logged_lines, 15, f"'logged {request_id}' in CloudWatch Logs")
     [logged] = [line for line in lines if line.endswith(f"logged {request_id}\n")]
-    assert logged.startswith("[INFO]\t") and f"\t{request_id}\t" in logged  # Lambda's format
+    assert logged.startswith("[INFO]\t")  # Lambda's format: level, time, request id, message
+    assert f"\t{request_id}\t" in logged
     assert any(line.startswith(f"REPORT RequestId: {request_id}") for line in lines)
 
 

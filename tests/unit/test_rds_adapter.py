@@ -1,10 +1,18 @@
 from datetime import UTC
 
+from botocore.parsers import ResponseParserError
 from botocore.stub import Stubber
 
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Outcome, Quota, SourceRef, SourceType
-from tests.unit.conftest import NAME, Account, count_calls, inject_error, inject_errors_by
+from tests.unit.conftest import (
+    NAME,
+    Account,
+    count_calls,
+    inject_error,
+    inject_errors_by,
+    inject_exception,
+)
 
 DB_A = SourceRef(SourceType.INSTANCE, "db-a")
 AURORA = SourceRef(SourceType.CLUSTER, "aurora-1")
@@ -96,6 +104,14 @@ def test_create_translates_errors_into_outcomes(account: Account) -> None:
 def test_quota_falls_back_to_none_when_describe_account_attributes_is_unavailable(
     account: Account,
 ) -> None:
+    assert RdsAdapter(account.rds).quota() is None
+
+
+def test_quota_falls_back_to_none_on_a_fault_past_the_retries(account: Account) -> None:
+    # A garbled answer raises ResponseParserError, neither a ClientError nor a BotoCoreError.
+    inject_exception(
+        account.rds, "DescribeAccountAttributes", lambda: ResponseParserError("not XML")
+    )
     assert RdsAdapter(account.rds).quota() is None
 
 

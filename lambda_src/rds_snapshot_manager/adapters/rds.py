@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 from rds_snapshot_manager.adapters import error_code, error_message
 from rds_snapshot_manager.domain.model import (
@@ -156,8 +156,9 @@ class RdsAdapter:
         """The account's manual snapshot quotas, or None when the API does not answer."""
         try:
             response = self._client.describe_account_attributes()
-        except (ClientError, BotoCoreError, NotImplementedError) as error:
-            # moto raises NotImplementedError; some partitions and emulators refuse the call.
+        except Exception as error:  # noqa: BLE001 - the quota is advisory, and has a fallback
+            # Denied, refused by an emulator (moto: NotImplementedError), or a fault past the
+            # retries (e.g. ResponseParserError, not a BotoCoreError): no run fails for it.
             logger.warning(
                 "DescribeAccountAttributes unavailable, using the fallback quota: %s", error
             )
