@@ -38,7 +38,6 @@ from botocore.exceptions import ClientError, ConnectionClosedError
 from botocore.parsers import ResponseParserError
 
 from tools.localstack.harness import (
-    REPO,
     Databases,
     Deployment,
     chaos,
@@ -70,19 +69,6 @@ FAULTS: dict[str, float] = {
 CYCLES = (1, 2, 1, 1, 2, 1, 1, 2, 1, 1)
 RETENTION_DAYS = 0.0003  # 26 s: snapshots of the first cycles expire while the test runs
 SKIPPED = "SKIPPED"
-ENGINE = REPO / "lambda_src" / "rds_snapshot_manager"
-# Until the engine side of issue 8 lands (D1's ownership prefix and D5's lease in the ledger), the
-# checks below fail on the engine, as they must: strict xfail records that they do, and turns into
-# a failure the moment one passes without the fixes. Once the fixes are in, they are plain tests.
-ENGINE_HAS_ISSUE_8_FIXES = (
-    "def ownership_prefix(" in (ENGINE / "domain" / "naming.py").read_text()
-    and '"LEASE"' in (ENGINE / "adapters" / "ledger.py").read_text()
-)
-fails_before_issue_8 = pytest.mark.xfail(
-    not ENGINE_HAS_ISSUE_8_FIXES,
-    reason="the engine without issue 8's fixes double-snapshots, deletes copies, misreports",
-    strict=True,
-)
 
 
 def ownership_prefix(name: str) -> str:
@@ -278,7 +264,6 @@ def due_slots(runs: list[Run]) -> list[list[Run]]:
     return slots
 
 
-@fails_before_issue_8
 def test_no_database_has_two_snapshots_from_one_due_slot(chaos_run: ChaosRun) -> None:
     doubles = []
     for slot in due_slots([*chaos_run.runs, chaos_run.final]):
@@ -292,7 +277,6 @@ def test_no_database_has_two_snapshots_from_one_due_slot(chaos_run: ChaosRun) ->
     assert doubles == [], "\n".join(doubles)
 
 
-@fails_before_issue_8
 def test_no_snapshot_outside_the_deployments_own_is_deleted(chaos_run: ChaosRun) -> None:
     name, prefix = chaos_run.deployment.name, ownership_prefix(chaos_run.deployment.name)
     wrongly_deleted = [
@@ -373,7 +357,6 @@ def report_violations(chaos_run: ChaosRun, run: Run) -> list[str]:
     return problems
 
 
-@fails_before_issue_8
 def test_every_report_matches_what_rds_did(chaos_run: ChaosRun) -> None:
     problems = [p for run in chaos_run.runs for p in report_violations(chaos_run, run)]
     reported_deletions = Counter(
