@@ -221,19 +221,21 @@ def _plan_row(s: Snapshot) -> dict[str, Any]:
     )
 
 
-def _row_chunks(rows: Sequence[Mapping[str, Any]]) -> list[list[Mapping[str, Any]]]:
-    """Rows in order, at most PER_ITEM to a chunk and ITEM_BUDGET_BYTES of JSON; at least one
-    (empty) chunk, so a rewrite with no rows still replaces a longer earlier write."""
-    chunks: list[list[Mapping[str, Any]]] = [[]]
+def _row_chunks(rows: Iterable[Mapping[str, Any]]) -> list[str]:
+    """Rows in order as JSON arrays, at most PER_ITEM rows and ITEM_BUDGET_BYTES to a chunk; at
+    least one (empty) chunk, so a rewrite with no rows still replaces a longer earlier write. Each
+    row is serialised once: its text both sizes the chunk and goes into it."""
+    chunks: list[list[str]] = [[]]
     size = 0
     for row in rows:
-        row_size = len(_json(row).encode()) + 1
+        text = _json(row)
+        row_size = len(text.encode()) + 1
         if len(chunks[-1]) >= PER_ITEM or (chunks[-1] and size + row_size > ITEM_BUDGET_BYTES):
             chunks.append([])
             size = 0
-        chunks[-1].append(row)
+        chunks[-1].append(text)
         size += row_size
-    return chunks
+    return [f"[{','.join(chunk)}]" for chunk in chunks]
 
 
 class LedgerAdapter:
@@ -480,7 +482,7 @@ class LedgerAdapter:
     ) -> list[dict[str, Any]]:
         """Rows under `<prefix><index>`; the first item counts the items, so a rewrite with fewer
         rows leaves no stale item that a reader would take for current."""
-        chunks = _row_chunks([row(entry) for entry in entries])
+        chunks = _row_chunks(row(entry) for entry in entries)
         return [
             self._item(
                 _pk(run_id),
@@ -489,7 +491,7 @@ class LedgerAdapter:
                 updated_at=now.isoformat(),
                 **({"chunks": len(chunks), **first} if index == 0 else {}),
             )
-            | {"rows": _json(chunk)}  # not capped: its strings are, row by row
+            | {"rows": chunk}  # not capped: its strings are, row by row
             for index, chunk in enumerate(chunks)
         ]
 
