@@ -415,8 +415,8 @@ class LedgerAdapter:
             if recordable and (o.snapshot_id not in owners or o.source_type is SourceType.CLUSTER):
                 owners[o.snapshot_id] = o
         snapshot_items = [self._snapshot_item(run_id, o, created_at, now) for o in owners.values()]
-        self._put_all([*self._chunk_items(run_id, TARGET_PREFIX, outcomes, _outcome_row, now),
-                       *snapshot_items])  # fmt: skip
+        rows = self._chunk_items(run_id, TARGET_PREFIX, outcomes, _outcome_row, now)
+        self._put_all(rows + snapshot_items)
 
     def _snapshot_item(
         self, run_id: str, o: TargetOutcome, created_at: str, now: datetime
@@ -462,8 +462,8 @@ class LedgerAdapter:
             for d in deletions
             if d.deleted and not dry_run
         ]
-        self._put_all([*self._chunk_items(run_id, DELETION_PREFIX, deletions, _deletion_row, now),
-                       *deleted_items])  # fmt: skip
+        rows = self._chunk_items(run_id, DELETION_PREFIX, deletions, _deletion_row, now)
+        self._put_all(rows + deleted_items)
 
     def record_prune_plan(self, run_id: str, plan: Selection, now: datetime) -> None:
         """Create's selection for Prune, so Prune need not list every snapshot again."""
