@@ -17,6 +17,8 @@ LISTS = (
 )  # fmt: skip
 # SNS: a subject is under 100 characters, printable ASCII.
 SUBJECT_LIMIT = 99
+# The status of a run that did not get the lease (D5); its report goes to the report topic only.
+SKIPPED = "SKIPPED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +28,15 @@ class RunSummary:
     outcomes: Sequence[TargetOutcome]
     deletions: Sequence[Deletion]
     error: Mapping[str, Any] | None = None
+    skipped_reason: str = ""  # set when another run held the lease (D5)
 
 
 def run_status(summary: RunSummary) -> str:
-    """FAILED when the run broke or every target failed; PARTIAL when anything failed or is still
-    being created; OK otherwise."""
+    """SKIPPED when another run held the lease and this one did not break; FAILED when the run
+    broke or every target failed; PARTIAL when anything failed or is still being created; OK
+    otherwise."""
+    if summary.skipped_reason and not summary.error:
+        return SKIPPED
     failed = [o for o in summary.outcomes if o.outcome is Outcome.FAILED]
     if summary.error or (failed and len(failed) == len(summary.outcomes)):
         return "FAILED"
@@ -83,6 +89,8 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
     report["counts"] = {name: len(report[name]) for name in LISTS}
     if summary.error:
         report["error"] = dict(summary.error)
+    elif summary.skipped_reason:
+        report["reason"] = summary.skipped_reason
     return report
 
 

@@ -12,6 +12,7 @@ from rds_snapshot_manager import logs
 from rds_snapshot_manager.adapters.ledger import LeaseState, LedgerAdapter, RunRecord
 from rds_snapshot_manager.adapters.notifier import Notifier, PublishFailedError
 from rds_snapshot_manager.domain.report import (
+    SKIPPED,
     RunSummary,
     build_report,
     sns_message,
@@ -19,9 +20,6 @@ from rds_snapshot_manager.domain.report import (
 )
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
-
-# The status of a run that did not get the lease (D5); its report goes to the report topic only.
-SKIPPED = "SKIPPED"
 
 
 @dataclass(frozen=True)
@@ -53,11 +51,9 @@ class NotifyService:
                 outcomes=record.outcomes,
                 deletions=record.deletions,
                 error=ctx.error,
+                skipped_reason=skipped_reason(record) if record.lease is LeaseState.DENIED else "",
             )
         )
-        if record.lease is LeaseState.DENIED and not ctx.error:
-            report["status"] = SKIPPED
-            report["reason"] = skipped_reason(record)
         status = report["status"]
         if record.published_at:  # a retried Notify: the report already went out everywhere
             logs.decision(ctx.run_id, "-", "notify", "already published", status=status)
