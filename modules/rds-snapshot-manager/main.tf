@@ -25,6 +25,9 @@ locals {
 
   lambda_package = "${path.module}/lambda/rds_snapshot_manager.zip"
 
+  # A KMS key ARN, not an alias: what kms_key_arn and targets_s3_object.kms_key_arn accept.
+  kms_key_arn_pattern = "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$"
+
   ledger_table_name  = "${var.name}-ledger"
   state_machine_name = var.name
   schedule_rule_name = "${var.name}-schedule"

@@ -93,7 +93,7 @@ variable "targets_s3_object" {
   }
 
   validation {
-    condition     = try(var.targets_s3_object.kms_key_arn, null) == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.targets_s3_object.kms_key_arn))
+    condition     = try(var.targets_s3_object.kms_key_arn, null) == null || can(regex(local.kms_key_arn_pattern, var.targets_s3_object.kms_key_arn))
     error_message = "targets_s3_object.kms_key_arn must be a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias), or null; got \"${coalesce(try(var.targets_s3_object.kms_key_arn, null), "null")}\"."
   }
 }
@@ -365,7 +365,7 @@ variable "kms_key_arn" {
   default     = null
 
   validation {
-    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[a-zA-Z0-9-]+$", var.kms_key_arn))
+    condition     = var.kms_key_arn == null || can(regex(local.kms_key_arn_pattern, var.kms_key_arn))
     error_message = "kms_key_arn must be a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias); got \"${coalesce(var.kms_key_arn, "null")}\"."
   }
 }

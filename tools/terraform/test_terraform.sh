@@ -76,13 +76,14 @@ done_step "terraform test: $test_runs runs passed"
 
 start "committed envs/*.tfvars, each in its own workspace (TF_WORKSPACE)"
 env_files=(envs/*.tfvars)
+# Provider 3.39 (the offline mirror) rejects newer runtimes client-side; the tfvars keep the default,
+# and allow_emulator_runtime lets the module accept python3.8 here.
+offline_runtime=(-var=lambda_runtime=python3.8 -var=allow_emulator_runtime=true)
 for tfvars in "${env_files[@]}"; do
   workspace=$(basename "$tfvars" .tfvars)
   log="$LOG_DIR/envs-$workspace.log"
-  # Provider 3.39 (the offline mirror) rejects newer runtimes client-side; the tfvars keep the default,
-  # and allow_emulator_runtime lets the module accept python3.8 here.
   if ! TF_WORKSPACE=$workspace $TF test -test-directory=tests/terraform/envs -var-file="$tfvars" \
-      -var=lambda_runtime=python3.8 -var=allow_emulator_runtime=true -no-color >"$log" 2>&1; then
+      "${offline_runtime[@]}" -no-color >"$log" 2>&1; then
     cat "$log"
     echo "FAILED: $tfvars in workspace $workspace" >&2
     exit 1
@@ -94,7 +95,7 @@ if ((${#env_files[@]} > 1)); then
   log="$LOG_DIR/envs-mismatch.log"
   wrong_workspace=$(basename "${env_files[1]}" .tfvars)
   if TF_WORKSPACE=$wrong_workspace $TF test -test-directory=tests/terraform/envs \
-      -var-file="${env_files[0]}" -var=lambda_runtime=python3.8 -var=allow_emulator_runtime=true -no-color >"$log" 2>&1 \
+      -var-file="${env_files[0]}" "${offline_runtime[@]}" -no-color >"$log" 2>&1 \
       || ! grep -q 'These settings are for environment' "$log"; then
     cat "$log"
     echo "FAILED: ${env_files[0]} was not refused in workspace $wrong_workspace" >&2
