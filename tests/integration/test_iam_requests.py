@@ -49,8 +49,9 @@ def account() -> str:
     return str(client("sts").get_caller_identity()["Account"])
 
 
+@functools.cache
 def role_policies(role_name: str) -> list[dict[str, Any]]:
-    """The role's inline policies, as LocalStack's IAM holds them."""
+    """The role's inline policies, as LocalStack's IAM holds them (read once per role)."""
     iam = client("iam")
     documents = []
     for policy_name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
@@ -189,14 +190,11 @@ def test_every_recorded_call_is_allowed_by_the_functions_deployed_policy(
         "LAMBDA_REQUEST_LOG (tools/localstack/env.sh sets it): restart it from this repo."
     )
     tags = snapshot_tags(records)
-    policies: dict[str, list[dict[str, Any]]] = {}
     denied: list[str] = []
     operations: Counter[str] = Counter()
     for record in own:
         function = record["function"]
-        if function not in policies:
-            policies[function] = deployed_policies(function)
-        outcome = decide(policies[function], facts, as_call(record, tags))
+        outcome = decide(deployed_policies(function), facts, as_call(record, tags))
         role = function.removeprefix(f"{applied.name}-")
         note("recorded", "deployed", role, f"{record['service']}:{record['operation']}", outcome)
         operations[f"{role} {record['service']}:{record['operation']}"] += 1
