@@ -222,8 +222,9 @@ def test_calls_recorded_for_the_sessions_other_live_deployments_are_allowed_too(
 ) -> None:
     """Functions of other tests' deployments that still exist: their calls must be allowed too."""
     applied = exercised.applied
-    records = [r for r in recorded_calls() if not r["function"].startswith(f"{applied.name}-")]
-    tags = snapshot_tags(recorded_calls())
+    recorded = recorded_calls()
+    records = [r for r in recorded if not r["function"].startswith(f"{applied.name}-")]
+    tags = snapshot_tags(recorded)
     pages = client("lambda").get_paginator("list_functions").paginate()
     live = {f["FunctionName"]: f for page in pages for f in page["Functions"]}
     denied: list[str] = []
