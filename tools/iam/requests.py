@@ -55,10 +55,6 @@ class Deployment:
         """D1: ``rsm-`` + 8 hex of sha256(name) + ``-`` (lambda_src domain/naming.py)."""
         return f"rsm-{hashlib.sha256(self.name.encode('utf-8')).hexdigest()[:8]}-"
 
-    @property
-    def table_arn(self) -> str:
-        return f"arn:{self.partition}:dynamodb:{self.region}:{self.account}:table/{self.table_name}"
-
     def arn(self, service: str, resource: str, region: str | None = None) -> str:
         return f"arn:{self.partition}:{service}:{region or self.region}:{self.account}:{resource}"
 
