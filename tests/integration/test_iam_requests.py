@@ -49,8 +49,9 @@ def account() -> str:
     return str(client("sts").get_caller_identity()["Account"])
 
 
+@functools.cache
 def role_policies(role_name: str) -> list[dict[str, Any]]:
-    """The role's inline policies, as LocalStack's IAM holds them."""
+    """The role's inline policies, as LocalStack's IAM holds them (read once per role)."""
     iam = client("iam")
     documents = []
     for policy_name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
@@ -189,14 +190,11 @@ def test_every_recorded_call_is_allowed_by_the_functions_deployed_policy(
         "LAMBDA_REQUEST_LOG (tools/localstack/env.sh sets it): restart it from this repo."
     )
     tags = snapshot_tags(records)
-    policies: dict[str, list[dict[str, Any]]] = {}
     denied: list[str] = []
     operations: Counter[str] = Counter()
     for record in own:
         function = record["function"]
-        if function not in policies:
-            policies[function] = deployed_policies(function)
-        outcome = decide(policies[function], facts, as_call(record, tags))
+        outcome = decide(deployed_policies(function), facts, as_call(record, tags))
         role = function.removeprefix(f"{applied.name}-")
         note("recorded", "deployed", role, f"{record['service']}:{record['operation']}", outcome)
         operations[f"{role} {record['service']}:{record['operation']}"] += 1
@@ -224,8 +222,9 @@ def test_calls_recorded_for_the_sessions_other_live_deployments_are_allowed_too(
 ) -> None:
     """Functions of other tests' deployments that still exist: their calls must be allowed too."""
     applied = exercised.applied
-    records = [r for r in recorded_calls() if not r["function"].startswith(f"{applied.name}-")]
-    tags = snapshot_tags(recorded_calls())
+    recorded = recorded_calls()
+    records = [r for r in recorded if not r["function"].startswith(f"{applied.name}-")]
+    tags = snapshot_tags(recorded)
     pages = client("lambda").get_paginator("list_functions").paginate()
     live = {f["FunctionName"]: f for page in pages for f in page["Functions"]}
     denied: list[str] = []

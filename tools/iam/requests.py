@@ -12,11 +12,11 @@ table raises ``UnmappedOperationError``: a new call is never waved through.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rds_snapshot_manager.domain.naming import ownership_prefix
 from tools.iam.evaluator import Decision, Request, evaluate
 
 # The tag the module's conditions are about (CONTRACT.md: snapshots carry ManagedBy = name).
@@ -52,12 +52,8 @@ class Deployment:
 
     @property
     def prefix(self) -> str:
-        """D1: ``rsm-`` + 8 hex of sha256(name) + ``-`` (lambda_src domain/naming.py)."""
-        return f"rsm-{hashlib.sha256(self.name.encode('utf-8')).hexdigest()[:8]}-"
-
-    @property
-    def table_arn(self) -> str:
-        return f"arn:{self.partition}:dynamodb:{self.region}:{self.account}:table/{self.table_name}"
+        """D1: the engine's own ownership prefix (lambda_src domain/naming.py)."""
+        return ownership_prefix(self.name)
 
     def arn(self, service: str, resource: str, region: str | None = None) -> str:
         return f"arn:{self.partition}:{service}:{region or self.region}:{self.account}:{resource}"
