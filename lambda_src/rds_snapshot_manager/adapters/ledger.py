@@ -21,6 +21,7 @@ from botocore.exceptions import ClientError
 from rds_snapshot_manager.adapters import error_code
 from rds_snapshot_manager.domain.model import (
     DRY_RUN_STATUS,
+    TEXT_LIMIT,
     Deletion,
     Outcome,
     Snapshot,
@@ -78,7 +79,7 @@ TOPICS = ("report", "failure")
 # a chunk closes before its JSON passes ITEM_BUDGET_BYTES, so an item stays under 300 KB + 2 KB of
 # keys and counters: far below DynamoDB's 400 KB, whatever the ids, reasons and messages.
 PER_ITEM = 100
-FIELD_LIMIT = 1000
+FIELD_LIMIT = TEXT_LIMIT  # the domain's cap, enforced again here as the storage guarantee
 ITEM_BUDGET_BYTES = 300_000
 
 

@@ -128,12 +128,12 @@ def _deleted(deletion: Deletion) -> dict[str, Any]:
     }
 
 
-def sns_subject(name: str, run_id: str, status: str, limit: int = SUBJECT_LIMIT) -> str:
+def sns_subject(name: str, run_id: str, status: str) -> str:
     """`<name> run <run_id>: <STATUS>`, under SNS's limit: a long name or run id is cut in the
     middle, never the status. Non-ASCII and control characters become `?` (SNS refuses them)."""
     suffix = f": {status}"
     head = f"{name} run {run_id}"
-    room = limit - len(suffix)
+    room = SUBJECT_LIMIT - len(suffix)
     if len(head) > room:
         keep = room - 3
         head = head[: keep - keep // 2] + "..." + head[len(head) - keep // 2 :]

@@ -75,10 +75,12 @@ def parse_target_list(text: str) -> list[str]:
     return ids
 
 
-def shorten(text: str, limit: int = MAX_ID_LENGTH) -> str:
-    """`text` if at most `limit` characters, else its start and its length: an absurdly long id
-    must not make the ledger item or the report huge."""
-    return text if len(text) <= limit else f"{text[: limit - 20]}...({len(text)} chars)"
+def shorten(text: str) -> str:
+    """`text` if at most MAX_ID_LENGTH characters, else its start and its length: an absurdly long
+    id must not make the ledger item or the report huge."""
+    if len(text) <= MAX_ID_LENGTH:
+        return text
+    return f"{text[: MAX_ID_LENGTH - 20]}...({len(text)} chars)"
 
 
 def resolve_targets(
