@@ -227,8 +227,9 @@ data "aws_iam_policy_document" "create" {
   }
 
   dynamic "statement" {
-    # Without s3:ListBucket, S3 answers a missing object with AccessDenied; with it, NoSuchKey, so a
-    # deleted or misnamed list file is reported as missing. Limited to the file's own key.
+    # Without s3:ListBucket, S3 answers a missing object with AccessDenied. Limited to the file's own
+    # key: a GetObject carries no s3:prefix, so the function tells "missing" from "denied" with a
+    # ListObjectsV2 on that prefix (adapters/targets_file.py).
     for_each = var.targets_s3_object == null ? [] : [var.targets_s3_object]
     content {
       sid       = "SeeWhetherTargetListFileExists"

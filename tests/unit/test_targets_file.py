@@ -4,7 +4,7 @@ import pytest
 
 from rds_snapshot_manager.adapters import targets_file
 from rds_snapshot_manager.adapters.targets_file import TargetsFile, TargetsFileError
-from tests.unit.conftest import Account
+from tests.unit.conftest import Account, inject_error
 
 
 def read(account: Account, body: bytes) -> list[str]:
@@ -22,6 +22,25 @@ def test_missing_list_file_raises_a_reportable_error(account: Account) -> None:
     with pytest.raises(TargetsFileError) as raised:
         TargetsFile(account.s3, "lists", "missing.txt").read_ids()
     assert (raised.value.location, raised.value.code) == ("s3://lists/missing.txt", "NoSuchKey")
+
+
+def test_missing_list_file_denied_by_s3_is_reported_missing(account: Account) -> None:
+    # Real S3 answers AccessDenied for a missing key when s3:ListBucket does not apply to GetObject.
+    account.s3.create_bucket(Bucket="lists")
+    inject_error(account.s3, "GetObject", "AccessDenied")
+    with pytest.raises(TargetsFileError) as raised:
+        TargetsFile(account.s3, "lists", "missing.txt").read_ids()
+    assert raised.value.code == "NoSuchKey"
+
+
+def test_existing_list_file_denied_by_s3_stays_access_denied(account: Account) -> None:
+    account.s3.create_bucket(Bucket="lists")
+    account.s3.put_object(Bucket="lists", Key="rds_backup_list.txt", Body=b"db-a\n")
+    account.s3.put_object(Bucket="lists", Key="rds_backup_list.txt.old", Body=b"db-b\n")
+    inject_error(account.s3, "GetObject", "AccessDenied")
+    with pytest.raises(TargetsFileError) as raised:
+        TargetsFile(account.s3, "lists", "rds_backup_list.txt").read_ids()
+    assert raised.value.code == "AccessDenied"
 
 
 @pytest.mark.parametrize(

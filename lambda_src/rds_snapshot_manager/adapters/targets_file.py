@@ -43,6 +43,10 @@ class TargetsFile:
             body = self._client.get_object(Bucket=self._bucket, Key=self._key)["Body"]
             data = body.read(MAX_BYTES + 1)
         except ClientError as error:
+            if error_code(error) == "AccessDenied" and self._is_missing():
+                raise TargetsFileError(
+                    self.location, "NoSuchKey", "the list file does not exist"
+                ) from error
             raise TargetsFileError(
                 self.location, error_code(error), error_message(error)
             ) from error
@@ -51,6 +55,17 @@ class TargetsFile:
                 self.location, "TooLarge", f"the list is larger than {MAX_BYTES} bytes"
             )
         return parse_target_list(self._decode(data))
+
+    def _is_missing(self) -> bool:
+        """S3 answers a GetObject of a missing key with AccessDenied unless the caller may list the
+        bucket. The module grants s3:ListBucket only with s3:prefix = the key, which a GetObject
+        request does not carry, but this listing does, so it tells "missing" from "denied"."""
+        try:
+            listing = self._client.list_objects_v2(Bucket=self._bucket, Prefix=self._key, MaxKeys=1)
+        except ClientError:
+            return False
+        # The key itself sorts first among the keys it prefixes.
+        return not any(item["Key"] == self._key for item in listing.get("Contents", []))
 
     def _decode(self, data: bytes) -> str:
         """UTF-8 (with or without BOM), or UTF-16 with a BOM (Notepad's "Unicode"). Anything else
