@@ -586,6 +586,17 @@ EXPECTED: tuple[Case, ...] = (
         lambda d: Call("s3", "GetObject", _list_file(d)),
         applies=lambda d: d.targets_s3_object is not None,
     ),
+    Case(
+        "create",
+        "tell a missing list file from a denied one (list its own key)",
+        True,
+        lambda d: Call(
+            "s3",
+            "ListObjectsV2",
+            {"Bucket": _list_file(d)["Bucket"], "Prefix": _list_file(d)["Key"], "MaxKeys": 1},
+        ),
+        applies=lambda d: d.targets_s3_object is not None,
+    ),
     # --- check
     Case(
         "check",
@@ -736,6 +747,13 @@ FORBIDDEN: tuple[Case, ...] = (
         "read another S3 object",
         False,
         lambda d: Call("s3", "GetObject", {"Bucket": "rsm-proof-config", "Key": "secrets.txt"}),
+    ),
+    Case(
+        "create",
+        "list the list file's bucket beyond the file's key",
+        False,
+        lambda d: Call("s3", "ListObjectsV2", {"Bucket": _list_file(d)["Bucket"], "Prefix": ""}),
+        applies=lambda d: d.targets_s3_object is not None,
     ),
     Case("create", "write another table", False, _ledger("PutItem", lambda d: "another-table")),
     # --- prune must delete only its own snapshots
