@@ -208,6 +208,34 @@ def test_copies_in_flight_by_people_count_against_the_limit(regions: Regions) ->
     assert regions.calls[f"{EU}:CopyDBSnapshot"] == 0
 
 
+def test_only_a_poll_that_may_start_a_copy_lists_the_destination(regions: Regions) -> None:
+    """With 250 snapshots in EU, the poll that starts the copy lists EU (real RDS: 3 pages of
+    100; moto answers in one); the poll that only follows the started copy describes its id."""
+    regions.account.instance("db-a")
+    regions.eu.create_db_instance(
+        DBInstanceIdentifier="db-eu", Engine="postgres", DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20, MasterUsername="admin", MasterUserPassword="password123",
+    )  # fmt: skip
+    for index in range(250):
+        regions.eu.create_db_snapshot(
+            DBInstanceIdentifier="db-eu", DBSnapshotIdentifier=f"x{index}"
+        )
+    engine = regions.engine(db_instance_identifiers=("db-a",), copy_to_regions=(CopyRegion(EU),))
+    ctx = context()
+    run_create(engine, ctx, "db-a")
+    pages: list[dict[str, Any]] = []
+    regions.eu.meta.events.register(
+        "before-parameter-build.rds.DescribeDBSnapshots",
+        lambda params, **_: pages.append(dict(params)),
+    )
+    engine.check.run(ctx)
+    assert pages == [{"SnapshotType": "manual", "MaxRecords": 100}]
+    pages.clear()
+    engine.check.run(ctx)
+    assert [p["Filters"][0]["Name"] for p in pages] == ["db-snapshot-id"]
+    assert set(work(regions).values()) == {("done", "")}
+
+
 def test_quota_refusal_of_a_copy_waits_and_is_never_dropped(regions: Regions) -> None:
     regions.account.instance("db-a")
     engine = regions.engine(db_instance_identifiers=("db-a",), copy_to_regions=(CopyRegion(EU),))

@@ -14,9 +14,9 @@ from enum import StrEnum
 
 from rds_snapshot_manager.domain.model import SourceRef, cap_text, parse_utc
 
-# RDS allows at most 5 cross-region snapshot copies in flight per destination region and account
-# ("Copying a DB snapshot", Amazon RDS User Guide: "You can have up to five snapshot copy requests
-# in progress to a single destination AWS Region per account"). Copies beyond it wait.
+# Cross-region snapshot copies in flight per destination region and account that RDS accepts
+# (issue 10; Amazon RDS User Guide, "Copying a DB snapshot", limitations). Copies beyond it wait
+# for a later poll or run; RDS refusing one for this reason is also a wait, never a failure.
 CROSS_REGION_COPY_LIMIT = 5
 MAX_COPY_REGIONS = 5
 # RDS shares a manual snapshot with at most 20 accounts.
