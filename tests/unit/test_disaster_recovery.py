@@ -465,6 +465,12 @@ def test_destination_prune_deletes_copies_by_the_regions_own_retention(
     assert regions.eu_snapshots() == {}  # 1-day retention in EU
     assert regions.account.snapshot_ids() == {original}  # 7 days at home
     assert result.summary()["deleted"] == 1
+    engine.notify.run(ctx)
+    messages = regions.account.messages(regions.account.report_queue)
+    (message,) = [m for m in messages if m["run_id"] == "run-2"]
+    assert message["deleted"] == [
+        {"snapshot_id": original, "source_id": "db-a", "source_type": "instance", "region": EU}
+    ]
 
 
 def test_destination_prune_never_touches_another_deployments_or_home_snapshots(
