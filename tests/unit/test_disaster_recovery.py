@@ -69,7 +69,8 @@ class Regions:
         def hook(model: Any, **_: Any) -> None:
             self.calls[f"{region}:{model.name}"] += 1
 
-        client.meta.events.register("before-call", hook)
+        # before-parameter-build: before any `answer` stub (a before-call hook) ends the call.
+        client.meta.events.register("before-parameter-build", hook)
 
     def eu_snapshots(self) -> dict[str, dict[str, str]]:
         """Manual snapshots in EU, by id, with their tags."""
@@ -306,6 +307,20 @@ def test_default_key_snapshot_without_share_key_fails_with_a_clear_message(
     assert "share_kms_key_arn" in row.message
     (original,) = regions.account.snapshot_ids()
     assert RdsAdapter(regions.account.rds).shared_with(SourceType.INSTANCE, original) == []
+
+
+def test_the_key_is_described_once_per_poll_for_all_its_snapshots(regions: Regions) -> None:
+    ids = ("db-a", "db-b", "db-c")
+    for identifier in ids:
+        regions.account.instance(identifier, encrypted=True)
+    default_key(regions)
+    regions.count(regions.kms[REGION], REGION)
+    engine = regions.engine(db_instance_identifiers=ids, share_with_account_ids=(PARTNER,))
+    ctx = context()
+    run_create(engine, ctx, *ids)
+    engine.check.run(ctx)
+    assert regions.calls[f"{REGION}:DescribeKey"] == 1
+    assert {code for _, code in work(regions).values()} == {"DefaultKeyNotShareable"}
 
 
 def test_default_key_snapshot_is_shared_through_a_re_encrypted_copy(regions: Regions) -> None:
