@@ -33,6 +33,7 @@ from tests.unit.conftest import (
     Account,
     answer,
     context,
+    hold_lease,
     inject_error,
     inject_exception,
     later,
@@ -293,6 +294,28 @@ def test_new_snapshot_is_shared_with_the_listed_accounts(regions: Regions) -> No
     assert shared == [PARTNER]
 
 
+def test_cluster_snapshot_is_shared_and_unshared_with_the_cluster_api(regions: Regions) -> None:
+    regions.account.cluster("aurora-1")
+    engine = regions.engine(
+        db_cluster_identifiers=("aurora-1",), share_with_account_ids=(PARTNER,),
+        retention_days=1, min_snapshots_to_keep=0,
+    )  # fmt: skip
+    ctx = context()
+    run_create(engine, ctx, "aurora-1")
+    engine.check.run(ctx)
+    engine.notify.run(ctx)
+    (original,) = regions.account.snapshot_ids(cluster=True)
+    adapter = RdsAdapter(regions.account.rds)
+    assert adapter.shared_with(SourceType.CLUSTER, original) == [PARTNER]
+    second = context(run_id="run-2", now=later(days=3))
+    hold_lease(regions.account, second)
+    regions.count(regions.account.rds, REGION)
+    engine.prune.run(second)
+    assert regions.account.snapshot_ids(cluster=True) == set()
+    assert regions.calls[f"{REGION}:ModifyDBClusterSnapshotAttribute"] == 1
+    assert regions.calls[f"{REGION}:DeleteDBClusterSnapshot"] == 1
+
+
 def test_default_key_snapshot_without_share_key_fails_with_a_clear_message(
     regions: Regions,
 ) -> None:
@@ -464,10 +487,7 @@ def copied_fleet(regions: Regions, **overrides: Any) -> tuple[Engine, RunContext
         engine.check.run(first)
     engine.notify.run(first)
     later_run = context(run_id="run-2", now=later(days=3))
-    regions.account.ledger().start_run(
-        "run-2", later_run.started_at.isoformat(), False, later_run.now,
-        regions.account.ledger().acquire_lease("run-2", later_run.now, 3600),
-    )  # fmt: skip
+    hold_lease(regions.account, later_run)
     return engine, later_run
 
 
