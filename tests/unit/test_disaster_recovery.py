@@ -210,9 +210,9 @@ def test_copies_in_flight_by_people_count_against_the_limit(regions: Regions) ->
     assert regions.calls[f"{EU}:CopyDBSnapshot"] == 0
 
 
-def test_only_a_poll_that_may_start_a_copy_lists_the_destination(regions: Regions) -> None:
-    """With 250 snapshots in EU, the poll that starts the copy lists EU (real RDS: 3 pages of
-    100; moto answers in one); the poll that only follows the started copy describes its id."""
+def test_a_destination_is_listed_once_a_run_then_described_by_id(regions: Regions) -> None:
+    """With 250 snapshots in EU, the poll that starts the run's first copy there lists EU (real
+    RDS: 3 pages of 100; moto answers in one); later polls describe the rows' own ids."""
     regions.account.instance("db-a")
     regions.eu.create_db_instance(
         DBInstanceIdentifier="db-eu", Engine="postgres", DBInstanceClass="db.t3.micro",
