@@ -8,6 +8,8 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from rds_snapshot_manager.domain.retention import PERIODS, Tiers
+
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
@@ -28,6 +30,7 @@ class Settings:
     targets_s3_key: str = ""
     backup_interval_hours: float = 24.0
     retention_days: float = 7.0
+    retention_policy: Tiers | None = None  # tiered retention; replaces retention_days when set
     delete_old_snapshots: bool = True
     min_snapshots_to_keep: int = 1
     dry_run: bool = False
@@ -61,6 +64,7 @@ class Settings:
             # Bounds match the module's validations (common design decision D4).
             backup_interval_hours=reader.positive_number("RSM_BACKUP_INTERVAL_HOURS", 24, 8760),
             retention_days=reader.positive_number("RSM_RETENTION_DAYS", 7, 3650),
+            retention_policy=reader.tiers("RSM_RETENTION_POLICY"),
             delete_old_snapshots=reader.boolean("RSM_DELETE_OLD_SNAPSHOTS", default=True),
             min_snapshots_to_keep=reader.whole_number("RSM_MIN_SNAPSHOTS_TO_KEEP", 1, 0, 1000),
             dry_run=reader.boolean("RSM_DRY_RUN", default=False),
@@ -108,6 +112,28 @@ class _Reader:
         if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
             raise SettingsError(f"{name} must be {expected}; got {self.text(name)!r}.")
         return {str(key): str(item) for key, item in value.items()}
+
+    def tiers(self, name: str) -> Tiers | None:
+        """A JSON object of tier counts (`daily`, `weekly`, `monthly`, `yearly`; missing = 0), or
+        None when empty (off)."""
+        if not self.text(name):
+            return None
+        expected = (
+            "a JSON object of whole numbers from 0 to 1000 with keys among daily, weekly, "
+            'monthly and yearly, at least one greater than 0, e.g. {"daily":7,"weekly":4}'
+        )
+        value = self._json(name, "{}", expected)
+        if not isinstance(value, dict) or not set(value) <= set(PERIODS):
+            raise SettingsError(f"{name} must be {expected}; got {self.text(name)!r}.")
+        # Terraform renders a whole number as `7`; `7.0` is the same count.
+        counts = {
+            tier: int(n) if isinstance(n, float) and n.is_integer() else n
+            for tier, n in value.items()
+        }
+        try:
+            return Tiers(**counts)
+        except ValueError:
+            raise SettingsError(f"{name} must be {expected}; got {self.text(name)!r}.") from None
 
     def _number(
         self, name: str, default: float, allowed: str, ok: Callable[[float], bool]

@@ -43,6 +43,7 @@ def retention_policy(settings: Settings) -> RetentionPolicy:
         managed_by=settings.name,
         retention_days=settings.retention_days,
         min_to_keep=settings.min_snapshots_to_keep,
+        tiers=settings.retention_policy,
     )
 
 
