@@ -27,7 +27,7 @@ locals {
   ]
 
   # The tags Create sets on a new snapshot (lambda_src services/create.py); no other key may be set.
-  snapshot_tag_keys = ["ManagedBy", "RunId", "SourceId", "SourceType", "RunStartedAt"]
+  snapshot_tag_keys = ["ManagedBy", "RunId", "SourceId", "SourceType", "RunStartedAt", "RunReason"]
 
   # What the Describe statements of create, check and prune are granted on: listing reads every
   # snapshot (hand-made ones included) to tell ours from the rest; describing changes nothing.

@@ -37,7 +37,7 @@ run "create_tag_and_delete_only_snapshots_with_this_deployments_prefix" {
       ]) &&
       jsonencode({ for condition in statement.condition : "${condition.test} ${condition.variable}" => condition.values }) == jsonencode({
         "StringEquals aws:RequestTag/ManagedBy" = ["rsm-test"]
-        "ForAllValues:StringEquals aws:TagKeys" = ["ManagedBy", "RunId", "SourceId", "SourceType", "RunStartedAt"]
+        "ForAllValues:StringEquals aws:TagKeys" = ["ManagedBy", "RunId", "SourceId", "SourceType", "RunStartedAt", "RunReason"]
       })
     ])
     error_message = "Create and tag only our-prefixed snapshot ARNs, with ManagedBy = name and only our tag keys."

@@ -544,6 +544,13 @@ EXPECTED: tuple[Case, ...] = (
     ),
     Case(
         "create",
+        "snapshot a listed instance on demand, also tagged RunReason (D7)",
+        True,
+        lambda d: _create_snapshot(d, [*_tags(d), {"Key": "RunReason", "Value": "pre-migration"}]),
+        applies=lambda d: bool(d.instances) or d.selects_dynamically,
+    ),
+    Case(
+        "create",
         "snapshot a listed cluster, tagged ManagedBy, with our prefix",
         True,
         lambda d: _create_cluster_snapshot(d, d.clusters[0]),

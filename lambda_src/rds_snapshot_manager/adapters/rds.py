@@ -40,6 +40,7 @@ QUOTA_EXCEEDED = frozenset({"SnapshotQuotaExceeded", "SnapshotQuotaExceededFault
 TAG_MANAGED_BY = "ManagedBy"
 TAG_RUN_ID = "RunId"
 TAG_RUN_STARTED_AT = "RunStartedAt"
+TAG_RUN_REASON = "RunReason"  # an on-demand run's reason (D7)
 
 
 class _SnapshotApi(NamedTuple):

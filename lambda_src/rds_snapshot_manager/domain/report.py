@@ -29,6 +29,7 @@ class RunSummary:
     deletions: Sequence[Deletion]
     error: Mapping[str, Any] | None = None
     skipped_reason: str = ""  # set when another run held the lease (D5)
+    on_demand: Mapping[str, Any] | None = None  # an on-demand run's {reason, force, targets} (D9)
 
 
 def run_status(summary: RunSummary) -> str:
@@ -87,6 +88,8 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
         ],
     }
     report["counts"] = {name: len(report[name]) for name in LISTS}
+    if summary.on_demand is not None:
+        report["on_demand"] = dict(summary.on_demand)
     if summary.error:
         report["error"] = dict(summary.error)
     elif summary.skipped_reason:
@@ -148,6 +151,12 @@ def email_text(report: Mapping[str, Any]) -> str:
         f"rds-snapshot-manager run {report['run_id']}: {report['status']}{dry}",
         ", ".join(f"{name.replace('_', ' ')} {counts[name]}" for name in LISTS),
     ]
+    if "on_demand" in report:
+        asked = report["on_demand"]
+        lines.append(
+            f"On-demand run: reason {asked['reason'] or '(none)'}; force {asked['force']}; "
+            + (f"{asked['targets']} named target(s)" if asked["targets"] else "whole selection")
+        )
     if "reason" in report:  # a SKIPPED run says why
         lines += ["", str(report["reason"])]
     if "error" in report:

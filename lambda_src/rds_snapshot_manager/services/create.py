@@ -18,6 +18,7 @@ from rds_snapshot_manager.adapters.ledger import LedgerAdapter
 from rds_snapshot_manager.adapters.rds import (
     TAG_MANAGED_BY,
     TAG_RUN_ID,
+    TAG_RUN_REASON,
     TAG_RUN_STARTED_AT,
     RdsAdapter,
     tag_time,
@@ -41,6 +42,7 @@ from rds_snapshot_manager.domain.targets import (
     TargetRequest,
     covered_member,
     forbidden_state_reason,
+    limit_to,
     resolve_targets,
 )
 from rds_snapshot_manager.services.concurrency import run_bounded
@@ -117,6 +119,8 @@ class CreateService:
                 holder=lease.holder, lease_until=lease.until,
             )  # fmt: skip
             return CreateResult([], ctx.dry_run, 0)
+        if ctx.on_demand is not None:
+            logs.decision(ctx.run_id, "-", "create", "on-demand run", **ctx.on_demand.summary())
         listed, file_failures = self._listed_ids(ctx)
         resolution = resolve_targets(
             TargetRequest(
@@ -128,13 +132,19 @@ class CreateService:
             self._rds.instances(),
             self._rds.clusters(),
         )
+        if ctx.targets is not None:  # an on-demand run for some of the deployment's databases
+            resolution = limit_to(resolution, ctx.targets)
         outcomes = file_failures + resolution.failed
         # Prune needs every kind listed; without it, only the kinds of this run's targets.
         plan_prune = settings.delete_old_snapshots
         kinds = set(SourceType) if plan_prune else {t.ref.source_type for t in resolution.targets}
         inventory = self._inventory(ctx, kinds, keep_managed=plan_prune)
         if plan_prune:
-            selection = select_expired(inventory.managed, retention_policy(settings), ctx.now)
+            managed = inventory.managed
+            if ctx.targets is not None:  # a targets-limited run prunes only those targets
+                scope = {target.ref for target in resolution.targets}
+                managed = [snapshot for snapshot in managed if snapshot.source in scope]
+            selection = select_expired(managed, retention_policy(settings), ctx.now)
             inventory.managed = []
             self._ledger.record_prune_plan(ctx.run_id, selection, ctx.now)
         quota = self._quota(ctx) if resolution.targets else None
@@ -229,6 +239,8 @@ class CreateService:
         reason = forbidden_state_reason(target)
         if reason:
             return TargetOutcome.skipped(ref, reason)
+        if ctx.force and ref not in inventory.in_progress:
+            return None  # an on-demand `force`: now, whatever the interval
         decision = is_due(
             inventory.newest.get(ref),
             self._settings.backup_interval_hours,
@@ -277,6 +289,8 @@ class CreateService:
             "SourceId": ref.source_id,
             "SourceType": str(ref.source_type),
         }
+        if ctx.on_demand is not None and ctx.on_demand.reason_tag:
+            tags[TAG_RUN_REASON] = ctx.on_demand.reason_tag
         return self._rds.create_snapshot(ref, new_id, tags)
 
     def _unconfirmed(self, ctx: RunContext, ref: SourceRef, error: Exception) -> TargetOutcome:

@@ -51,7 +51,12 @@ class NotifyService:
                 outcomes=record.outcomes,
                 deletions=record.deletions,
                 error=ctx.error,
-                skipped_reason=skipped_reason(record) if record.lease is LeaseState.DENIED else "",
+                skipped_reason=(
+                    skipped_reason(record, on_demand=ctx.on_demand is not None)
+                    if record.lease is LeaseState.DENIED
+                    else ""
+                ),
+                on_demand=ctx.on_demand.summary() if ctx.on_demand else None,
             )
         )
         status = report["status"]
@@ -61,7 +66,9 @@ class NotifyService:
         body = sns_message(report)
         subject = sns_subject(self._settings.name, ctx.run_id, status)
         topics = {"report": self._settings.report_topic_arn}
-        if status not in ("OK", SKIPPED):
+        # A skipped on-demand run was asked for by a person: it goes to the failure topic too,
+        # so it is never lost silently (a skipped scheduled run is no failure).
+        if status not in ("OK", SKIPPED) or (status == SKIPPED and ctx.on_demand is not None):
             topics["failure"] = self._settings.failure_topic_arn
         # Each topic is marked once its publish succeeded, so a retry after a partial publish
         # sends only what is missing. Only a crash between SNS's answer and the mark repeats one.
@@ -90,8 +97,9 @@ class NotifyService:
         return NotifyResult(status, True, len(body.encode()))
 
 
-def skipped_reason(record: RunRecord) -> str:
-    """Why a run without the lease did nothing (D5: the report's top-level `reason`)."""
+def skipped_reason(record: RunRecord, on_demand: bool = False) -> str:
+    """Why a run without the lease did nothing (D5: the report's top-level `reason`); an on-demand
+    run adds what to do."""
     until = (
         datetime.fromtimestamp(record.lease_until, UTC).isoformat() if record.lease_until else ""
     )
@@ -99,4 +107,5 @@ def skipped_reason(record: RunRecord) -> str:
     return (
         f"{holder} held the lease" + (f" until {until}" if until else "")
         + "; only one run at a time may create or delete snapshots, so this run changed nothing"
+        + ("; start the on-demand run again once that run has finished" if on_demand else "")
     )  # fmt: skip

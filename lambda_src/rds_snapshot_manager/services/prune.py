@@ -94,11 +94,14 @@ class PruneService:
     def _plan(self, ctx: RunContext) -> Selection:
         policy = retention_policy(self._settings)
         # Only this deployment's snapshots are kept in memory: slim records, one pass per kind.
+        # A targets-limited run prunes only the databases it names (their clusters' snapshots,
+        # for a named cluster member, only when Create planned: it resolved the membership).
         managed = [
             snapshot
             for kind in SourceType
             for snapshot in self._rds.manual_snapshots(kind)
             if is_ours(snapshot, policy.managed_by)
+            and (ctx.targets is None or ctx.targets.names(snapshot.source))
         ]
         return select_expired(managed, policy, ctx.now)
 
