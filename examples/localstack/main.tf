@@ -46,6 +46,7 @@ module "rds_snapshot_manager" {
   schedule_expression       = var.schedule_expression
   backup_interval_hours     = var.backup_interval_hours
   retention_days            = var.retention_days
+  retention_policy          = var.retention_policy
   delete_old_snapshots      = var.delete_old_snapshots
   min_snapshots_to_keep     = var.min_snapshots_to_keep
   dry_run                   = var.dry_run

@@ -76,6 +76,17 @@ variable "retention_days" {
   default     = 7
 }
 
+variable "retention_policy" {
+  description = "Tiered (grandfather-father-son) retention: for each tier, keep the newest managed snapshot in each of the N most recent periods that have one (daily = UTC calendar days, weekly = ISO weeks, monthly = calendar months, yearly = calendar years). When set, it replaces retention_days; min_snapshots_to_keep and the ownership rule still apply. null = off."
+  type = object({
+    daily   = optional(number, 0)
+    weekly  = optional(number, 0)
+    monthly = optional(number, 0)
+    yearly  = optional(number, 0)
+  })
+  default = null
+}
+
 variable "delete_old_snapshots" {
   description = "Delete expired managed snapshots. false creates no Prune function, permission or state; history stays in DynamoDB."
   type        = bool

@@ -52,6 +52,7 @@ locals {
     RSM_TARGETS_S3_KEY          = try(var.targets_s3_object.key, "")
     RSM_BACKUP_INTERVAL_HOURS   = tostring(var.backup_interval_hours)
     RSM_RETENTION_DAYS          = tostring(var.retention_days)
+    RSM_RETENTION_POLICY        = var.retention_policy == null ? "" : jsonencode(var.retention_policy)
     RSM_DELETE_OLD_SNAPSHOTS    = tostring(var.delete_old_snapshots)
     RSM_MIN_SNAPSHOTS_TO_KEEP   = tostring(var.min_snapshots_to_keep)
     RSM_DRY_RUN                 = tostring(var.dry_run)

@@ -142,6 +142,29 @@ variable "retention_days" {
   }
 }
 
+variable "retention_policy" {
+  description = "Tiered (grandfather-father-son) retention: for each tier, keep the newest managed snapshot in each of the N most recent periods that have one (daily = UTC calendar days, weekly = ISO weeks, monthly = calendar months, yearly = calendar years). When set, it replaces retention_days; min_snapshots_to_keep and the ownership rule still apply. null = off."
+  type = object({
+    daily   = optional(number, 0)
+    weekly  = optional(number, 0)
+    monthly = optional(number, 0)
+    yearly  = optional(number, 0)
+  })
+  default = null
+
+  validation {
+    condition = var.retention_policy == null ? true : alltrue([
+      for count in values(var.retention_policy) : count >= 0 && count <= 1000 && floor(count) == count
+    ])
+    error_message = "retention_policy counts (daily, weekly, monthly, yearly) must be whole numbers from 0 to 1000; got ${jsonencode(var.retention_policy)}."
+  }
+
+  validation {
+    condition     = var.retention_policy == null ? true : anytrue([for count in values(var.retention_policy) : count > 0])
+    error_message = "retention_policy must keep something: at least one of daily, weekly, monthly and yearly must be greater than 0 (or set retention_policy = null to use retention_days); got ${jsonencode(var.retention_policy)}."
+  }
+}
+
 variable "delete_old_snapshots" {
   description = "Delete expired managed snapshots. false creates no Prune function, permission or state; history stays in DynamoDB."
   type        = bool
