@@ -197,6 +197,18 @@ def test_force_snapshots_now_regardless_of_the_interval_and_tags_the_reason(
     assert created.snapshot_id.startswith(OURS)
 
 
+def test_a_retried_forced_create_meets_its_own_snapshot_and_makes_no_second_one(
+    account: Account,
+) -> None:
+    account.instance("db-a")
+    engine = account.engine(db_instance_identifiers=("db-a",))
+    ctx = context(run_id="asked", on_demand=OnDemand(force=True, reason="hotfix"))
+    [first] = engine.create.run(ctx).outcomes
+    [retried] = engine.create.run(ctx).outcomes
+    assert (retried.outcome, retried.snapshot_id) == (Outcome.CREATED, first.snapshot_id)
+    assert account.snapshot_ids() == {first.snapshot_id}
+
+
 def test_force_does_not_start_a_second_snapshot_beside_one_still_creating(
     account: Account,
 ) -> None:
