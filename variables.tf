@@ -224,3 +224,31 @@ variable "kms_key_arn" {
   type        = string
   default     = null
 }
+
+################################################################################
+# Backup assurance
+################################################################################
+
+variable "rpo_hours" {
+  description = "Recovery point objective: a target whose newest available managed snapshot is older than this many hours is a failure, and the RPO alarm fires when the fleet's oldest newest-snapshot exceeds it or no run reports for this long. null = backup_interval_hours + wait_timeout_minutes / 60 + 1."
+  type        = number
+  default     = null
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard named after the deployment: runs by status, snapshots, failures, newest-snapshot age per target against the RPO, run duration and restore time."
+  type        = bool
+  default     = false
+}
+
+variable "snapshot_price_per_gib_month" {
+  description = "USD per GiB-month of RDS backup storage beyond the free allowance (0.095 is the us-east-1 list price; see the Amazon RDS pricing page for your Region), used for the report's estimated monthly storage cost. The estimate is an upper bound: snapshots are incremental and their allocated size overstates what is stored."
+  type        = number
+  default     = 0.095
+}
+
+variable "metric_target_limit" {
+  description = "Emit the per-target metric NewestSnapshotAgeHours (dimensions Deployment, SourceType, SourceId) for at most this many targets, the oldest first; the fleet-wide metrics cover every target. Bounds the number of custom metrics (each is billed)."
+  type        = number
+  default     = 50
+}

@@ -104,4 +104,11 @@ module "rds_snapshot_manager" {
   log_retention_days = 400
 
   kms_key_arn = aws_kms_key.this.arn
+
+  # Backup assurance: the RPO alarm fires when a database's newest snapshot is older than 30 h, or
+  # when no run has reported for 30 h; the dashboard shows runs, snapshots, failures and ages.
+  rpo_hours                    = 30
+  create_dashboard             = true
+  snapshot_price_per_gib_month = 0.095
+  metric_target_limit          = 100
 }

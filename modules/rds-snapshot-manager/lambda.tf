@@ -1,3 +1,12 @@
+locals {
+  # Backup assurance settings (Settings in lambda_src): short numbers, about 100 bytes of the 4 KB.
+  assurance_environment = {
+    RSM_RPO_HOURS                    = tostring(local.rpo_hours)
+    RSM_SNAPSHOT_PRICE_PER_GIB_MONTH = tostring(var.snapshot_price_per_gib_month)
+    RSM_METRIC_TARGET_LIMIT          = tostring(var.metric_target_limit)
+  }
+}
+
 resource "aws_cloudwatch_log_group" "lambda" {
   for_each = local.functions
 
@@ -28,7 +37,7 @@ resource "aws_lambda_function" "this" {
   kms_key_arn = var.kms_key_arn
 
   environment {
-    variables = local.lambda_environment
+    variables = merge(local.lambda_environment, local.assurance_environment)
   }
 
   tracing_config {

@@ -385,3 +385,49 @@ variable "allowed_account_ids" {
     error_message = "allowed_account_ids must list 12-digit AWS account ids, e.g. [\"123456789012\"]; got ${jsonencode(var.allowed_account_ids)}."
   }
 }
+
+################################################################################
+# Backup assurance: RPO audit, metrics, alarms and dashboard
+################################################################################
+
+variable "rpo_hours" {
+  description = "Recovery point objective: a target whose newest available managed snapshot is older than this many hours is a failure, and the RPO alarm fires when the fleet's oldest newest-snapshot exceeds it or no run reports for this long. null = backup_interval_hours + wait_timeout_minutes / 60 + 1."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.rpo_hours == null ? true : var.rpo_hours > 0 && var.rpo_hours <= 87600 && var.rpo_hours >= var.backup_interval_hours
+    error_message = "rpo_hours must be greater than 0, at most 87600 (ten years) and at least backup_interval_hours (${var.backup_interval_hours}), since a database is snapshotted only every backup_interval_hours; got ${coalesce(var.rpo_hours, 0)}."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard named after the deployment: runs by status, snapshots, failures, newest-snapshot age per target against the RPO, run duration and restore time."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "snapshot_price_per_gib_month" {
+  description = "USD per GiB-month of RDS backup storage beyond the free allowance (0.095 is the us-east-1 list price; see the Amazon RDS pricing page for your Region), used for the report's estimated monthly storage cost. The estimate is an upper bound: snapshots are incremental and their allocated size overstates what is stored."
+  type        = number
+  default     = 0.095
+  nullable    = false
+
+  validation {
+    condition     = var.snapshot_price_per_gib_month >= 0 && var.snapshot_price_per_gib_month <= 100
+    error_message = "snapshot_price_per_gib_month must be a price in USD from 0 to 100; got ${var.snapshot_price_per_gib_month}."
+  }
+}
+
+variable "metric_target_limit" {
+  description = "Emit the per-target metric NewestSnapshotAgeHours (dimensions Deployment, SourceType, SourceId) for at most this many targets, the oldest first; the fleet-wide metrics cover every target. Bounds the number of custom metrics (each is billed)."
+  type        = number
+  default     = 50
+  nullable    = false
+
+  validation {
+    condition     = var.metric_target_limit >= 0 && var.metric_target_limit <= 500 && floor(var.metric_target_limit) == var.metric_target_limit
+    error_message = "metric_target_limit must be a whole number from 0 to 500; got ${var.metric_target_limit}."
+  }
+}
