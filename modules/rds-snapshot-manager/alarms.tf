@@ -111,7 +111,7 @@ locals {
   # - runs stop: no datapoint for rpo_hours means no new snapshot for rpo_hours, so the RPO is
   #   breached for certain, and the alarm fires (silence is caught);
   # - a run reports an age above rpo_hours: the alarm fires once no within-RPO datapoint of an
-  #   earlier run is left in the range, i.e. rpo_hours + 1 h after the last good report at most;
+  #   earlier run is left in the range, i.e. rpo_hours + 2 h after the last good report at most;
   # - a normal schedule never fires it: each run's datapoint keeps rpo_hours of periods good.
   # ceil(rpo_hours) full hours plus the current, partial hour, so the range never falls short.
   # CloudWatch allows period x evaluation periods of at most 7 days (604,800 s) for periods of an
