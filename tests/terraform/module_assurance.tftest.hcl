@@ -215,7 +215,7 @@ run "rpo_beyond_a_week_alarms_on_reported_breaches_and_keeps_its_state_in_silenc
   }
 }
 
-run "rate_schedule_sparser_than_the_rpo_is_refused" {
+run "rate_schedule_sparser_than_the_rpo_warns" {
   command = plan
   module {
     source = "./modules/rds-snapshot-manager"
@@ -225,7 +225,7 @@ run "rate_schedule_sparser_than_the_rpo_is_refused" {
     schedule_expression = "rate(2 days)"
   }
 
-  expect_failures = [aws_cloudwatch_metric_alarm.assurance]
+  expect_failures = [check.schedule_fits_the_rpo]
 }
 
 run "rate_schedule_within_the_rpo_plans" {
