@@ -415,8 +415,8 @@ variable "snapshot_price_per_gib_month" {
   nullable    = false
 
   validation {
-    condition     = var.snapshot_price_per_gib_month >= 0 && var.snapshot_price_per_gib_month <= 100
-    error_message = "snapshot_price_per_gib_month must be a price in USD from 0 to 100; got ${var.snapshot_price_per_gib_month}."
+    condition     = var.snapshot_price_per_gib_month >= 0 && var.snapshot_price_per_gib_month <= 1000
+    error_message = "snapshot_price_per_gib_month must be a price in USD from 0 to 1000; got ${var.snapshot_price_per_gib_month}."
   }
 }
 

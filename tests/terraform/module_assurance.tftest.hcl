@@ -291,13 +291,13 @@ run "negative_snapshot_price_is_rejected" {
   expect_failures = [var.snapshot_price_per_gib_month]
 }
 
-run "snapshot_price_over_100_is_rejected" {
+run "snapshot_price_over_1000_is_rejected" {
   command = plan
   module {
     source = "./modules/rds-snapshot-manager"
   }
   variables {
-    snapshot_price_per_gib_month = 100.5
+    snapshot_price_per_gib_month = 1000.5
   }
   expect_failures = [var.snapshot_price_per_gib_month]
 }
