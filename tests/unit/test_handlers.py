@@ -103,6 +103,9 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
         "snapshot_id": cluster["snapshot_id"], "source_id": "aurora-1-1",
         "source_type": "instance", "status": "available",
         "note": "covered by the snapshot of cluster aurora-1",
+        # its RPO is its cluster's; its cluster's row counts the storage
+        "newest_snapshot_age_hours": 0.0, "rpo_breached": False,
+        "managed_snapshot_count": 0, "managed_snapshot_gib": 0.0,
     }  # fmt: skip
     assert report["deleted"] == [
         {"snapshot_id": OURS + "db-a-old-1", "source_id": "db-a", "source_type": "instance"}
