@@ -120,6 +120,14 @@ def test_targets_beyond_the_limit_are_counted_in_the_run_document() -> None:
     assert run["targets_beyond_metric_limit"] == 3
 
 
+def test_an_id_rds_would_refuse_is_never_a_dimension_value_but_counts_in_the_aggregate() -> None:
+    """An `InvalidIdentifier` target's id is any text the user wrote (CloudWatch wants ASCII)."""
+    report = {"status": "PARTIAL", "failed": [target("bad id ü", None, True)]}
+    values = parsed(report)
+    assert values[("MaxNewestSnapshotAgeHours", RUN)] == 2 * RPO
+    assert not any(name == "NewestSnapshotAgeHours" for name, _ in values)
+
+
 def test_skipped_run_counts_the_run_but_reports_no_age() -> None:
     """A run without the lease measured nothing: no MaxNewestSnapshotAgeHours datum. The run that
     held the lease emits it; if runs stop altogether, the RPO alarm's missing data breaches."""

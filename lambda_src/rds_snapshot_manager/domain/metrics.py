@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from rds_snapshot_manager.domain.naming import VALID_ID
 from rds_snapshot_manager.domain.report import TARGET_LISTS
 
 NAMESPACE = "RdsSnapshotManager"
@@ -101,7 +102,9 @@ def documents(
     timestamp = int(context.now.timestamp() * 1000)
     shared = {DEPLOYMENT: context.deployment, **properties}
     ages = target_ages(report, context.rpo_hours)
-    within = ages[: context.target_limit]
+    # An id RDS would refuse (an `InvalidIdentifier` target: any text) never becomes a dimension
+    # value (CloudWatch wants ASCII there); the aggregate still counts it.
+    within = [age for age in ages if VALID_ID.match(age[1])][: context.target_limit]
     run = _run_values(report, context, ages)
     docs = [
         _document(timestamp, RUN_DIMENSIONS, run)
@@ -122,8 +125,12 @@ def documents(
         ),
         key=lambda entry: entry[:2],
     )
-    for index, (kind, source_id, seconds) in enumerate(measured):
-        dimensions = RUN_DIMENSIONS + (TARGET_DIMENSIONS if index < context.target_limit else [])
+    per_target = 0
+    for kind, source_id, seconds in measured:
+        dimensions = RUN_DIMENSIONS
+        if per_target < context.target_limit and VALID_ID.match(source_id):
+            dimensions = RUN_DIMENSIONS + TARGET_DIMENSIONS
+            per_target += 1
         document = _document(timestamp, dimensions, {RESTORE_SECONDS: float(seconds)}) | shared
         docs.append(document | {SOURCE_TYPE: kind, SOURCE_ID: source_id})
     return docs
