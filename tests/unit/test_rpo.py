@@ -268,3 +268,16 @@ def test_backup_fields_survive_the_ledger_and_older_rows_read_as_unmeasured(
     ledger.record_outcomes("run-2", [TargetOutcome.skipped(DB_A, "not due")], START)
     [older] = ledger.read_run("run-2").outcomes
     assert older.backups is None
+
+
+def test_a_retried_create_counts_storage_as_the_first_attempt_did(account: Account) -> None:
+    """Its listing now holds the run's own snapshot; the figures stay "before this run"."""
+    account.instance("db-a")
+    account.snapshot("db-a", OURS + "db-a-1", run_started_at=ago(25))
+    engine = account.engine(db_instance_identifiers=("db-a",), delete_old_snapshots=False)
+    ctx = context(run_id="exec-7")
+    [first] = engine.create.run(ctx).outcomes
+    [retried] = engine.create.run(context(run_id="exec-7", started_at=ctx.started_at)).outcomes
+    assert first.backups == retried.backups
+    assert first.backups is not None
+    assert first.backups.count == 1

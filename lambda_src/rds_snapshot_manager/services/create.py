@@ -228,11 +228,11 @@ class CreateService:
                 if keep_managed:
                     inventory.managed.append(snapshot)
                 source = snapshot.source
-                count, gib = inventory.held.get(_key(source), (0, 0.0))
-                inventory.held[_key(source)] = (count + 1, gib + snapshot.allocated_gib)
                 if snapshot.run_id == ctx.run_id:
                     inventory.this_run[source] = (snapshot.snapshot_id, snapshot.status)
-                    continue
+                    continue  # a retried Create: storage is counted as before this run made it
+                count, gib = inventory.held.get(_key(source), (0, 0.0))
+                inventory.held[_key(source)] = (count + 1, gib + snapshot.allocated_gib)
                 counted = backup_time(snapshot.created_at, snapshot.run_started_at)
                 if snapshot.status == "available":
                     newest = inventory.newest.get(_key(source))
