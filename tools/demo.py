@@ -104,8 +104,9 @@ def print_report(report: dict[str, Any], execution: dict[str, Any]) -> None:
     print_entries("deleted", report["deleted"], ("source_type", "source_id", "snapshot_id"))
     storage = report["storage"]
     print(
-        f"  storage: {storage['snapshot_count']} managed snapshots, {storage['allocated_gib']:g} "
-        f"GiB, at most {storage['estimated_monthly_cost_usd']:.2f} USD a month (upper bound)"
+        f"  storage at the run's start: {storage['snapshot_count']} managed snapshots, "
+        f"{storage['allocated_gib']:g} GiB, at most {storage['estimated_monthly_cost_usd']:.2f} "
+        "USD a month (upper bound)"
     )
 
 
