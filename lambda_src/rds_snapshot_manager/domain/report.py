@@ -178,11 +178,11 @@ def email_text(report: Mapping[str, Any]) -> str:
         ", ".join(f"{name.replace('_', ' ')} {counts[name]}" for name in LISTS),
     ]
     if "storage" in report:
-        storage_ = report["storage"]
+        figures = report["storage"]
         lines.append(
-            f"Managed snapshots of the targets: {storage_['snapshot_count']}, "
-            f"{storage_['allocated_gib']:g} GiB allocated, at most "
-            f"{storage_['estimated_monthly_cost_usd']:.2f} USD a month (an upper bound)"
+            f"Managed snapshots of the targets: {figures['snapshot_count']}, "
+            f"{figures['allocated_gib']:g} GiB allocated, at most "
+            f"{figures['estimated_monthly_cost_usd']:.2f} USD a month (an upper bound)"
         )
     breaches = [item for name in TARGET_LISTS for item in report[name] if item.get("rpo_breached")]
     if breaches:
