@@ -285,3 +285,22 @@ def test_disaster_recovery_reaches_only_the_listed_regions(
         if resource.startswith(("arn:aws:rds:", "arn:aws:kms:"))
     }
     assert regions == listed
+
+
+# IAM quotas (IAM user guide, "IAM and AWS STS quotas"): the inline policies of one role may hold
+# 10,240 characters in all, white space not counted; a larger one fails PutRolePolicy at apply.
+ROLE_POLICY_CHARACTERS = 10_240
+
+
+def test_every_role_fits_the_inline_policy_quota(rendered: dict[str, render.Rendered]) -> None:
+    sizes = {
+        (key, render.role_key(role)): sum(
+            len("".join(json.dumps(document, separators=(",", ":")).split()))
+            for document in documents
+        )
+        for key, item in rendered.items()
+        for role, documents in item.policies.items()
+    }
+    largest = max(sizes, key=sizes.__getitem__)
+    print(f"largest role policy: {largest} {sizes[largest]} characters")
+    assert sizes[largest] <= ROLE_POLICY_CHARACTERS, (largest, sizes[largest])

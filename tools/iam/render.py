@@ -142,6 +142,36 @@ CONFIGURATIONS = (
         needs=("copy_to_regions", "share_with_account_ids", "share_kms_key_arn"),
     ),
     Configuration(
+        "disaster_recovery_max",
+        "the largest policies: every selection, KMS, X-Ray, 5 keyed shared Regions, 20 accounts",
+        {
+            "db_instance_identifiers": ["orders-db"],
+            "db_cluster_identifiers": ["orders-aurora"],
+            "selection_tags": {"backup": "daily"},
+            "targets_s3_object": {"bucket": "rsm-proof-config", "key": "rds/backup_list.txt"},
+            "kms_key_arn": KMS_KEY,
+            "xray_tracing": True,
+            "copy_to_regions": [
+                {
+                    "region": region,
+                    "kms_key_arn": f"arn:{PARTITION}:kms:{region}:{ACCOUNT}:key/{KEY_ID}",
+                    "retention_days": 30,
+                    "share": True,
+                }
+                for region in (
+                    "us-east-1",
+                    "us-west-2",
+                    "eu-central-1",
+                    "ap-southeast-2",
+                    "sa-east-1",
+                )
+            ],
+            "share_with_account_ids": [f"2109876543{n:02d}" for n in range(20)],
+            "share_kms_key_arn": f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{SHARE_KEY_ID}",
+        },
+        needs=("copy_to_regions", "share_with_account_ids", "share_kms_key_arn"),
+    ),
+    Configuration(
         "copy_only",
         "a copy to one Region without a key, no sharing, deletion off",
         {
