@@ -70,4 +70,8 @@ module "rds_snapshot_manager" {
   snapshot_price_per_gib_month = var.snapshot_price_per_gib_month
   metric_target_limit          = var.metric_target_limit
   allowed_account_ids          = var.allowed_account_ids
+
+  copy_to_regions        = var.copy_to_regions
+  share_with_account_ids = var.share_with_account_ids
+  share_kms_key_arn      = var.share_kms_key_arn
 }
