@@ -9,6 +9,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from rds_snapshot_manager.domain.retention import PERIODS, Tiers
+from rds_snapshot_manager.domain.rpo import (
+    DEFAULT_PRICE_PER_GIB_MONTH,
+    MAX_RPO_HOURS,
+    default_rpo_hours,
+)
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
@@ -39,6 +44,16 @@ class Settings:
     wait_timeout_seconds: float = 7200.0
     manual_snapshot_quota: int = 100
     max_concurrency: int = 8
+    rpo_hours: float | None = None  # None: the module's default, see `rpo`
+    snapshot_price_per_gib_month: float = DEFAULT_PRICE_PER_GIB_MONTH
+    metric_target_limit: int = 50
+
+    @property
+    def rpo(self) -> float:
+        """The RPO in hours: RSM_RPO_HOURS, else the module's default (D6)."""
+        if self.rpo_hours is not None:
+            return self.rpo_hours
+        return default_rpo_hours(self.backup_interval_hours, self.wait_timeout_seconds)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -74,6 +89,15 @@ class Settings:
             wait_timeout_seconds=reader.number_from("RSM_WAIT_TIMEOUT_SECONDS", 7200, 60, 86400),
             manual_snapshot_quota=reader.whole_number("RSM_MANUAL_SNAPSHOT_QUOTA", 100, 1, 100_000),
             max_concurrency=reader.whole_number("RSM_MAX_CONCURRENCY", 8, 1, 32),
+            rpo_hours=(
+                reader.positive_number("RSM_RPO_HOURS", 0, MAX_RPO_HOURS)
+                if reader.text("RSM_RPO_HOURS")
+                else None
+            ),
+            snapshot_price_per_gib_month=reader.number_from(
+                "RSM_SNAPSHOT_PRICE_PER_GIB_MONTH", DEFAULT_PRICE_PER_GIB_MONTH, 0, 1000
+            ),
+            metric_target_limit=reader.whole_number("RSM_METRIC_TARGET_LIMIT", 50, 0, 500),
         )
 
 

@@ -279,9 +279,11 @@ def test_dry_run_on_demand_creates_nothing_and_reports_what_it_would_do(
     }  # fmt: skip
     engine.check.run(ctx)
     engine.prune.run(ctx)
-    assert engine.notify.run(ctx).status == "OK"
+    # PARTIAL, and truly so: db-a has no available snapshot, a dry run makes none (RPO breached).
+    assert engine.notify.run(ctx).status == "PARTIAL"
     [report] = account.messages(account.report_queue)
     assert [item["source_id"] for item in report["would_create"]] == ["db-a"]
+    assert report["would_create"][0]["rpo_breached"] is True
     assert report["on_demand"] == {"reason": "pre-migration", "force": True, "targets": 1}
     assert account.snapshot_ids() == set()
 

@@ -151,6 +151,7 @@ class RdsAdapter:
             managed_by=tags.get(TAG_MANAGED_BY),
             run_id=tags.get(TAG_RUN_ID),
             run_started_at=_tag_time(tags.get(TAG_RUN_STARTED_AT)),
+            allocated_gib=float(item.get("AllocatedStorage") or 0),
         )
 
     def quota(self) -> Quota | None:

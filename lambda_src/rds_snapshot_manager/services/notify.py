@@ -11,6 +11,8 @@ from typing import Any
 from rds_snapshot_manager import logs
 from rds_snapshot_manager.adapters.ledger import LeaseState, LedgerAdapter, RunRecord
 from rds_snapshot_manager.adapters.notifier import Notifier, PublishFailedError
+from rds_snapshot_manager.domain import metrics
+from rds_snapshot_manager.domain.metrics import MetricContext
 from rds_snapshot_manager.domain.report import (
     SKIPPED,
     RunSummary,
@@ -18,6 +20,7 @@ from rds_snapshot_manager.domain.report import (
     sns_message,
     sns_subject,
 )
+from rds_snapshot_manager.domain.rpo import Assurance
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
 
@@ -57,6 +60,11 @@ class NotifyService:
                     else ""
                 ),
                 on_demand=ctx.on_demand.summary() if ctx.on_demand else None,
+                assurance=Assurance(
+                    ctx.started_at,
+                    self._settings.rpo,
+                    self._settings.snapshot_price_per_gib_month,
+                ),
             )
         )
         status = report["status"]
@@ -92,9 +100,20 @@ class NotifyService:
                 report=json.dumps(report),
             )
             raise
+        # The run's metrics, once per run: a retry that finds the run published emits none again
+        # (only a crash between these lines and the mark can repeat them).
+        logs.emit(self._metrics(ctx, report))
         self._ledger.mark_published(ctx.run_id, ctx.now)
         logs.decision(ctx.run_id, "-", "notify", "published", status=status, topics=len(missing))
         return NotifyResult(status, True, len(body.encode()))
+
+    def _metrics(self, ctx: RunContext, report: dict[str, Any]) -> list[dict[str, Any]]:
+        settings = self._settings
+        context = MetricContext(
+            settings.name, ctx.started_at, ctx.now, settings.rpo, settings.metric_target_limit
+        )
+        properties = {"run_id": ctx.run_id, "status": report["status"], **logs.invocation_fields()}
+        return metrics.documents(report, context, properties)
 
 
 def skipped_reason(record: RunRecord, on_demand: bool = False) -> str:
