@@ -137,6 +137,17 @@ def test_skipped_run_counts_the_run_but_reports_no_age() -> None:
     assert not any(dims != RUN for _, dims in values)
 
 
+def test_an_on_demand_run_of_named_targets_reports_no_fleet_maximum() -> None:
+    """Its targets were just snapshotted; the fleet's oldest may be a database it did not name, so
+    its maximum would hide a breach from the RPO alarm. Its per-target ages still count."""
+    named = PARTIAL | {"on_demand": {"reason": "pre-migration", "force": True, "targets": 1}}
+    values = parsed(named)
+    assert ("MaxNewestSnapshotAgeHours", RUN) not in values
+    assert values[("NewestSnapshotAgeHours", per_target("db-stopped"))] == 30.0
+    whole_fleet = PARTIAL | {"on_demand": {"reason": None, "force": True, "targets": 0}}
+    assert parsed(whole_fleet)[("MaxNewestSnapshotAgeHours", RUN)] == 54.0
+
+
 def test_unmeasured_targets_are_left_out() -> None:
     report = {"status": "FAILED", "failed": [target("s3://b/k", None, False, source_type=None)]}
     assert ("MaxNewestSnapshotAgeHours", RUN) not in parsed(report)

@@ -159,7 +159,10 @@ def _run_values(
         SNAPSHOTS_SHARED: _count(shared, "shared"),
         WORK_FAILED: _count(copied + shared, "failed"),
     }
-    if ages:  # a run that measured no target (SKIPPED, or failed before Create listed) has none
+    # The fleet's maximum needs the whole fleet: a run that measured no target (SKIPPED, or failed
+    # before Create listed) has none, and neither has an on-demand run limited to named targets,
+    # whose fresh snapshots would otherwise hide the rest of the fleet's age from the RPO alarm.
+    if ages and not report.get("on_demand", {}).get("targets"):
         values[MAX_NEWEST_SNAPSHOT_AGE_HOURS] = ages[0][2]
     if "restore_tests" in report:
         values[RESTORE_TESTS_FAILED] = sum(
