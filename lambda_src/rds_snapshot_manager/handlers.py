@@ -28,18 +28,22 @@ def _context(event: dict[str, Any], *, strict_input: bool = True) -> RunContext:
     )
 
 
+@logs.inject_lambda_context
 def create_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     return engine().create.run(_context(event)).summary()
 
 
+@logs.inject_lambda_context
 def check_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     return engine().check.run(_context(event)).summary()
 
 
+@logs.inject_lambda_context
 def prune_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     return engine().prune.run(_context(event)).summary()
 
 
+@logs.inject_lambda_context
 def notify_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     # A run whose input was rejected still gets its report; the caught error says why.
     return engine().notify.run(_context(event, strict_input=False)).summary()

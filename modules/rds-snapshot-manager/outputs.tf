@@ -49,9 +49,10 @@ output "log_group_names" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the CloudWatch alarms: failed and timed-out executions, failed-invocations (the schedule could not start a run) and, where the schedule's longest gap is at most about 6 days, missed-run (no run started)."
+  description = "ARNs of the CloudWatch alarms: failed and timed-out executions, failed-invocations (the schedule could not start a run), rpo (the newest snapshot of some target is older than rpo_hours, or no run reported for that long), targets-failed (a PARTIAL run) and, where the schedule's longest gap is at most about 6 days, missed-run (no run started)."
   value = try(merge(
     { for key, alarm in aws_cloudwatch_metric_alarm.executions : key => alarm.arn },
+    { for key, alarm in aws_cloudwatch_metric_alarm.assurance : key => alarm.arn },
     { for alarm in aws_cloudwatch_metric_alarm.missed_run : "missed-run" => alarm.arn },
   ), null)
 }
@@ -59,4 +60,14 @@ output "alarm_arns" {
 output "snapshot_identifier_prefix" {
   description = "Prefix of the identifier of every snapshot this deployment creates (rsm- and 8 hex characters of sha256(name)); only snapshots with this prefix and the tag ManagedBy = name are ever deleted."
   value       = local.snapshot_id_prefix
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard, or null when create_dashboard is false."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
+}
+
+output "dashboard_arn" {
+  description = "ARN of the CloudWatch dashboard, or null when create_dashboard is false."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_arn, null)
 }

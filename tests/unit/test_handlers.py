@@ -2,12 +2,13 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from rds_snapshot_manager import handlers
+from rds_snapshot_manager import handlers, logs
 from rds_snapshot_manager.services.run import BadEventError
 from rds_snapshot_manager.settings import SettingsError
 from tests.unit.conftest import NAME, OURS, TABLE, Account, inject_exception
@@ -103,6 +104,9 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
         "snapshot_id": cluster["snapshot_id"], "source_id": "aurora-1-1",
         "source_type": "instance", "status": "available",
         "note": "covered by the snapshot of cluster aurora-1",
+        # its RPO is its cluster's; its cluster's row counts the storage
+        "newest_snapshot_age_hours": 0.0, "rpo_breached": False,
+        "managed_snapshot_count": 0, "managed_snapshot_gib": 0.0,
     }  # fmt: skip
     assert report["deleted"] == [
         {"snapshot_id": OURS + "db-a-old-1", "source_id": "db-a", "source_type": "instance"}
@@ -236,3 +240,20 @@ def test_a_lost_create_response_is_confirmed_and_the_report_is_true(deployed: Ac
     assert set(created) == {"aurora-1", "aurora-1-1", "db-a"}
     assert created["db-a"]["snapshot_id"] in deployed.snapshot_ids()
     assert [(i["source_id"], i["error_code"]) for i in report["failed"]] == [("ghost", "NotFound")]
+
+
+def test_every_handler_line_carries_its_invocations_request_id(
+    deployed: Account, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs._Invocation, "cold_start", True)  # a fresh process
+    deployed.instance("db-a")
+    event = state()
+    for step, handler in (("create", handlers.create_handler),
+                          ("notify", handlers.notify_handler)):  # fmt: skip
+        handler(event, SimpleNamespace(aws_request_id=f"req-{step}", function_name=step))
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert lines, step
+        assert {line["function_request_id"] for line in lines} == {f"req-{step}"}
+        assert {line["function_name"] for line in lines} == {step}
+        # the process's first invocation was create's (the engine is built once per process)
+        assert {line["cold_start"] for line in lines} == {step == "create"}

@@ -45,6 +45,7 @@ def retention_policy(settings: Settings) -> RetentionPolicy:
         managed_by=settings.name,
         retention_days=settings.retention_days,
         min_to_keep=settings.min_snapshots_to_keep,
+        tiers=settings.retention_policy,
     )
 
 
@@ -140,7 +141,14 @@ class PruneService:
     def _plan(self, ctx: RunContext) -> Selection:
         name = self._settings.name
         # Only this deployment's snapshots are kept in memory: slim records, one pass per kind.
-        listed = [s for kind in SourceType for s in self._rds.manual_snapshots(kind)]
+        # A targets-limited run prunes only the databases it names (their clusters' snapshots,
+        # for a named cluster member, only when Create planned: it resolved the membership).
+        listed = [
+            snapshot
+            for kind in SourceType
+            for snapshot in self._rds.manual_snapshots(kind)
+            if ctx.targets is None or ctx.targets.names(snapshot.source)
+        ]
         return plan_home_prune(
             [s for s in listed if is_ours(s, name)],
             [s for s in listed if is_our_share_copy(s, name)],
