@@ -22,11 +22,12 @@ from botocore.exceptions import ReadTimeoutError
 
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.clients import Clients
-from rds_snapshot_manager.domain.model import SourceType
+from rds_snapshot_manager.domain.model import Outcome, SourceType
 from rds_snapshot_manager.domain.naming import share_copy_id
-from rds_snapshot_manager.domain.work import CopyRegion, WorkState
+from rds_snapshot_manager.domain.targets import TargetFilter
+from rds_snapshot_manager.domain.work import CopyRegion, WorkKind, WorkState
 from rds_snapshot_manager.services.engine import Engine
-from rds_snapshot_manager.services.run import RunContext
+from rds_snapshot_manager.services.run import OnDemand, RunContext
 from tests.unit.conftest import (
     OURS,
     REGION,
@@ -523,6 +524,69 @@ def test_destination_prune_never_touches_another_deployments_or_home_snapshots(
     )  # fmt: skip
     engine.prune.run(ctx)
     assert set(regions.eu_snapshots()) == {f"{OURS}their-own"}
+
+
+def test_a_targets_limited_run_keeps_another_targets_share_copy(regions: Regions) -> None:
+    """Create plans a limited run's home prune over its targets only; db-b's share copy is
+    then not an orphan (its original is merely out of scope) and is kept."""
+    for db in ("db-a", "db-b"):
+        regions.account.instance(db)
+    original, copy = f"{OURS}db-b-original", f"{OURS}s-db-b-original"
+    for snapshot_id, extra in ((original, {}), (copy, {"ShareCopyOf": original})):
+        regions.account.rds.create_db_snapshot(
+            DBInstanceIdentifier="db-b", DBSnapshotIdentifier=snapshot_id,
+            Tags=[{"Key": k, "Value": v} for k, v in ({"ManagedBy": "rsm-test"} | extra).items()],
+        )  # fmt: skip
+    engine = regions.engine(db_instance_identifiers=("db-a", "db-b"), min_snapshots_to_keep=0)
+    ctx = context(on_demand=OnDemand(TargetFilter(("db-a",)), force=True))
+    engine.create.run(ctx)
+    engine.prune.run(ctx)
+    assert {original, copy} <= regions.account.snapshot_ids()
+
+
+def test_an_on_demand_run_copies_only_the_snapshots_it_made(regions: Regions) -> None:
+    for db in ("db-a", "db-b"):
+        regions.account.instance(db)
+    engine = regions.engine(
+        db_instance_identifiers=("db-a", "db-b"),
+        copy_to_regions=(CopyRegion(EU, retention_days=3),),
+        share_with_account_ids=(PARTNER,),
+    )
+    ctx = context(on_demand=OnDemand(TargetFilter(("db-a",)), force=True))
+    result = engine.create.run(ctx)
+    (made,) = [o for o in result.outcomes if o.outcome is Outcome.CREATED]
+    assert made.source_id == "db-a"
+    rows = regions.account.ledger().work("run-1")
+    assert {(w.kind, w.source.source_id, w.snapshot_id) for w in rows} == {
+        (WorkKind.COPY, "db-a", made.snapshot_id),
+        (WorkKind.SHARE, "db-a", made.snapshot_id),
+    }
+    for _ in range(3):
+        engine.check.run(ctx)
+    assert set(regions.eu_snapshots()) == {made.snapshot_id}
+
+
+def test_copies_and_share_copies_at_home_are_no_backup_and_no_storage(
+    regions: Regions,
+) -> None:
+    """A same-named deployment's copy from another region and our own re-encrypted share copy
+    are not `is_ours` originals: neither makes db-a not due, nor counts for its RPO or storage."""
+    regions.account.instance("db-a")
+    for snapshot_id, extra in (
+        (f"{OURS}db-a-from-west", {"CopySourceRegion": "us-west-2"}),
+        (f"{OURS}s-db-a-share", {"ShareCopyOf": f"{OURS}db-a-gone"}),
+    ):
+        regions.account.rds.create_db_snapshot(
+            DBInstanceIdentifier="db-a", DBSnapshotIdentifier=snapshot_id,
+            Tags=[{"Key": k, "Value": v} for k, v in ({"ManagedBy": "rsm-test", "SourceId": "db-a",
+                  "SourceType": "instance"} | extra).items()],
+        )  # fmt: skip
+    engine = regions.engine(db_instance_identifiers=("db-a",), delete_old_snapshots=False)
+    result = engine.create.run(context())
+    (outcome,) = result.outcomes
+    assert outcome.outcome is Outcome.CREATED  # the copies do not make it not due
+    assert outcome.backups is not None
+    assert (outcome.backups.newest_at, outcome.backups.count, outcome.backups.gib) == (None, 0, 0)
 
 
 def test_shared_snapshot_is_unshared_before_it_is_deleted(regions: Regions) -> None:
