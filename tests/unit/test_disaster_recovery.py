@@ -24,6 +24,7 @@ from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.clients import Clients
 from rds_snapshot_manager.domain.model import Outcome, SourceType
 from rds_snapshot_manager.domain.naming import share_copy_id
+from rds_snapshot_manager.domain.retention import Tiers
 from rds_snapshot_manager.domain.targets import TargetFilter
 from rds_snapshot_manager.domain.work import CopyRegion, WorkKind, WorkState
 from rds_snapshot_manager.services.engine import Engine
@@ -524,6 +525,49 @@ def test_destination_prune_never_touches_another_deployments_or_home_snapshots(
     )  # fmt: skip
     engine.prune.run(ctx)
     assert set(regions.eu_snapshots()) == {f"{OURS}their-own"}
+
+
+def test_destination_with_its_own_retention_days_ignores_the_retention_policy_tiers(
+    regions: Regions,
+) -> None:
+    # The daily tier keeps the only snapshot at home; EU's own 1 day deletes its 3-day-old copy.
+    engine, ctx = copied_fleet(regions, retention_days=1, retention_policy=Tiers(daily=7))
+    (original,) = regions.account.snapshot_ids()
+    engine.prune.run(ctx)
+    assert regions.eu_snapshots() == {}
+    assert regions.account.snapshot_ids() == {original}
+
+
+def test_destination_without_retention_days_follows_the_home_tiers(regions: Regions) -> None:
+    # retention_days null: the home rule, which the tiers replace (1 day alone would delete it).
+    engine, ctx = copied_fleet(
+        regions, retention_days=1, retention_policy=Tiers(daily=7),
+        copy_to_regions=(CopyRegion(EU),),
+    )  # fmt: skip
+    (original,) = regions.account.snapshot_ids()
+    result = engine.prune.run(ctx)
+    assert set(regions.eu_snapshots()) == {original}
+    assert regions.account.snapshot_ids() == {original}
+    assert result.summary()["deleted"] == 0
+
+
+def test_a_targets_limited_run_prunes_only_its_targets_copies(regions: Regions) -> None:
+    for db in ("db-a", "db-b"):
+        regions.account.instance(db)
+    engine = regions.engine(
+        db_instance_identifiers=("db-a", "db-b"), min_snapshots_to_keep=0,
+        copy_to_regions=(CopyRegion(EU, retention_days=1),),
+    )  # fmt: skip
+    first = context(run_id="run-1")
+    run_create(engine, first, "db-a", "db-b")
+    for _ in range(3):
+        engine.check.run(first)
+    engine.notify.run(first)
+    assert len(regions.eu_snapshots()) == 2  # both copies expired by EU's day at run-2
+    ctx = context(run_id="run-2", now=later(days=3), on_demand=OnDemand(TargetFilter(("db-a",))))
+    hold_lease(regions.account, ctx)
+    engine.prune.run(ctx)
+    assert [tags["SourceId"] for tags in regions.eu_snapshots().values()] == ["db-b"]
 
 
 def test_a_targets_limited_run_keeps_another_targets_share_copy(regions: Regions) -> None:

@@ -167,6 +167,19 @@ def test_carry_over_takes_unfinished_rows_marks_expired_and_drops_unconfigured()
     ]
 
 
+def test_carry_over_under_home_tiers_has_no_age_limit_but_a_regions_own_days_still_expire() -> None:
+    """With retention_policy tiers at home (no home days), a copy to a region without days of its
+    own follows the tiers, which may keep an old snapshot: carried, never `Expired`."""
+    long_ago = (NOW - timedelta(days=400)).isoformat()
+    tiered = WorkItem(WorkKind.COPY, "old", DB_A, "us-west-2", "old", snapshot_at=long_ago)
+    own_days = replace(tiered, region="eu-west-1")  # eu-west-1 keeps copies 2 days
+    carried = carry_over([tiered, own_days], "run-1", POLICY, None, NOW)
+    assert [(w.region, w.state, w.error_code) for w in carried] == [
+        ("us-west-2", WorkState.PENDING, ""),
+        ("eu-west-1", WorkState.FAILED, "Expired"),
+    ]
+
+
 # -- ledger ----------------------------------------------------------------------------------------
 def test_work_rows_round_trip_in_chunks_and_a_shorter_rewrite_leaves_nothing_stale(
     account: Account,

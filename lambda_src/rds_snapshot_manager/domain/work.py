@@ -151,12 +151,14 @@ def carry_over(
     previous: Sequence[WorkItem],
     previous_run: str,
     policy: DrPolicy,
-    home_retention_days: float,
+    home_retention_days: float | None,
     now: datetime,
 ) -> list[WorkItem]:
     """The previous run's unfinished rows (pending/started), for this run to finish. A row whose
     snapshot is older than its retention (the region's, else the home rule's) would be pruned
-    before it helps: it is carried as failed `Expired`, so the report says so once."""
+    before it helps: it is carried as failed `Expired`, so the report says so once. A home rule
+    of retention_policy tiers (`home_retention_days` None) has no age limit: the tiers may keep
+    an old snapshot, so its row is carried."""
     carried: list[WorkItem] = []
     for unfinished in previous:
         if unfinished.settled or not _still_configured(unfinished, policy):
@@ -165,7 +167,7 @@ def carry_over(
         region = policy.region(row.region)
         days = region.retention_days if region and region.retention_days else home_retention_days
         made = parse_utc(row.snapshot_at) if row.snapshot_at else None
-        if made is not None and made + timedelta(days=days) < now:
+        if days is not None and made is not None and made + timedelta(days=days) < now:
             row = row.failed(
                 "Expired",
                 f"expired: {row.snapshot_id} is older than the {days:g}-day retention of "

@@ -215,10 +215,9 @@ class CreateService:
         rows = plan_work(new.items(), policy, ctx.started_at)
         previous = self._ledger.previous_run(ctx.run_id, ctx.started_at.isoformat())
         if previous is not None:
-            rows += carry_over(
-                self._ledger.work(previous), previous, policy, self._settings.retention_days,
-                ctx.now,
-            )  # fmt: skip
+            settings = self._settings
+            home_days = None if settings.retention_policy else settings.retention_days
+            rows += carry_over(self._ledger.work(previous), previous, policy, home_days, ctx.now)
         self._ledger.write_work(ctx.run_id, rows, ctx.now)
         logs.decision(ctx.run_id, "-", "create", "work planned", rows=len(rows),
                       carried_from=previous or "")  # fmt: skip

@@ -71,9 +71,9 @@ def plan_home_prune(
 
 def plan_region_prune(copies: Iterable[Snapshot], settings: Settings, now: datetime) -> Selection:
     """A destination region's selection: our copies there (ours-as-copy, D8), by the region's
-    retention_days (else the home rule's) and min_snapshots_to_keep. `select_expired` applies
-    the home ownership rule, which a copy passes once its `CopySourceRegion` (already proven
-    ours by `is_our_copy`) is set aside."""
+    retention_days, else the home rule (retention_days, or the retention_policy tiers when set),
+    and min_snapshots_to_keep. `select_expired` applies the home ownership rule, which a copy
+    passes once its `CopySourceRegion` (already proven ours by `is_our_copy`) is set aside."""
     return select_expired(
         [replace(copy, copy_source_region=None) for copy in copies],
         retention_policy(settings),
@@ -158,14 +158,16 @@ class PruneService:
 
     def _region_plan(self, ctx: RunContext, region: str, days: float | None) -> Selection:
         settings = self._settings
-        if days is not None:
-            settings = replace(settings, retention_days=days)
+        if days is not None:  # the region's own days replace the home rule, tiers included
+            settings = replace(settings, retention_days=days, retention_policy=None)
         try:
             copies = [
                 s
                 for kind in SourceType
                 for s in self._rds_in(region).manual_snapshots(kind)
                 if is_our_copy(s, settings.name, settings.home_region)
+                # a targets-limited run prunes only the copies of the databases it names
+                and (ctx.targets is None or ctx.targets.names(s.source))
             ]
         except Exception as error:  # noqa: BLE001 - that region waits for the next run
             code, message = fault(error)
