@@ -62,4 +62,8 @@ module "rds_snapshot_manager" {
   role_path                 = var.role_path
   role_permissions_boundary = var.role_permissions_boundary
   kms_key_arn               = var.kms_key_arn
+
+  copy_to_regions        = var.copy_to_regions
+  share_with_account_ids = var.share_with_account_ids
+  share_kms_key_arn      = var.share_kms_key_arn
 }

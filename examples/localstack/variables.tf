@@ -190,6 +190,29 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "copy_to_regions" {
+  description = "Copy each new snapshot to these Regions (at most 5, never the deployment's own). kms_key_arn: the key ARN in that Region that encrypts the copy of an encrypted snapshot (without one, an encrypted snapshot's copy fails with MissingDestinationKey in the report); retention_days: how long copies are kept there (null = the home rule); share: also share the copy with share_with_account_ids."
+  type = list(object({
+    region         = string
+    kms_key_arn    = optional(string)
+    retention_days = optional(number)
+    share          = optional(bool, false)
+  }))
+  default = []
+}
+
+variable "share_with_account_ids" {
+  description = "AWS accounts each new snapshot (or its re-encrypted copy, see share_kms_key_arn) is shared with, for restore: 12-digit ids, at most 20, never the deployment's own account and never public (\"all\")."
+  type        = list(string)
+  default     = []
+}
+
+variable "share_kms_key_arn" {
+  description = "Customer-managed KMS key (key ARN, in the deployment's Region) for a shareable copy of a snapshot encrypted with the AWS-managed key aws/rds, which RDS cannot share: the copy is re-encrypted with this key and shared instead. Its key policy must let share_with_account_ids use it. null: such snapshots are reported as not shareable (DefaultKeyNotShareable)."
+  type        = string
+  default     = null
+}
+
 variable "allowed_account_ids" {
   description = "AWS account ids this deployment may be applied to: the plan fails before any change when the credentials in use are for another account. [] allows any account."
   type        = list(string)

@@ -36,9 +36,17 @@ locals {
   selects_dynamically = length(var.selection_tags) > 0 || var.targets_s3_object != null
 
   # Lambda caps all environment variables of a function at 4 KB; the other variables take at most
-  # about 1 KB (topic ARNs, table name, numbers), so the target lists get the rest.
-  target_env_bytes     = length(jsonencode(var.db_instance_identifiers)) + length(jsonencode(var.db_cluster_identifiers)) + length(jsonencode(var.selection_tags))
-  target_env_max_bytes = 3072
+  # about 1 KB (topic ARNs, table name, numbers), so the values whose size the inputs decide (the
+  # target lists and the disaster-recovery settings) get the rest.
+  input_env_bytes = sum([for value in [
+    local.lambda_environment.RSM_DB_INSTANCE_IDENTIFIERS,
+    local.lambda_environment.RSM_DB_CLUSTER_IDENTIFIERS,
+    local.lambda_environment.RSM_SELECTION_TAGS,
+    local.lambda_environment.RSM_COPY_TO_REGIONS,
+    local.lambda_environment.RSM_SHARE_WITH_ACCOUNT_IDS,
+    local.lambda_environment.RSM_SHARE_KMS_KEY_ARN,
+  ] : length(value)])
+  input_env_max_bytes = 3072
 
   lambda_environment = {
     RSM_NAME                    = var.name
@@ -60,6 +68,11 @@ locals {
     RSM_WAIT_TIMEOUT_SECONDS    = tostring(var.wait_timeout_minutes * 60)
     RSM_MANUAL_SNAPSHOT_QUOTA   = tostring(var.manual_snapshot_quota)
     RSM_MAX_CONCURRENCY         = tostring(var.api_concurrency)
+    # Disaster recovery (D6): [{"region", "kms_key_arn" (or null), "retention_days" (or null),
+    # "share"}], the account ids as a JSON list, and the share key ("" = none).
+    RSM_COPY_TO_REGIONS        = jsonencode(var.copy_to_regions)
+    RSM_SHARE_WITH_ACCOUNT_IDS = jsonencode(var.share_with_account_ids)
+    RSM_SHARE_KMS_KEY_ARN      = var.share_kms_key_arn == null ? "" : var.share_kms_key_arn
   }
 
   # The Check loop stops itself after wait_timeout_minutes; the execution timeout adds an hour for

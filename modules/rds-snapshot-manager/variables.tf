@@ -385,3 +385,97 @@ variable "allowed_account_ids" {
     error_message = "allowed_account_ids must list 12-digit AWS account ids, e.g. [\"123456789012\"]; got ${jsonencode(var.allowed_account_ids)}."
   }
 }
+
+################################################################################
+# Disaster recovery: cross-region copies and cross-account sharing (issue 10)
+################################################################################
+
+variable "copy_to_regions" {
+  description = "Copy each new snapshot to these Regions (at most 5, never the deployment's own). kms_key_arn: the key ARN in that Region that encrypts the copy of an encrypted snapshot (without one, an encrypted snapshot's copy fails with MissingDestinationKey in the report); retention_days: how long copies are kept there (null = the home rule); share: also share the copy with share_with_account_ids."
+  type = list(object({
+    region         = string
+    kms_key_arn    = optional(string)
+    retention_days = optional(number)
+    share          = optional(bool, false)
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for copy in var.copy_to_regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", copy.region))])
+    error_message = "copy_to_regions[*].region must be AWS Region names like \"eu-central-1\" or \"us-gov-west-1\"; got ${jsonencode([for copy in var.copy_to_regions : copy.region if !can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", copy.region))])}."
+  }
+
+  validation {
+    condition     = length(distinct([for copy in var.copy_to_regions : copy.region])) == length(var.copy_to_regions)
+    error_message = "copy_to_regions must name each Region once; got ${jsonencode([for copy in var.copy_to_regions : copy.region])}."
+  }
+
+  validation {
+    condition     = length(var.copy_to_regions) <= 5
+    error_message = "copy_to_regions may list at most 5 Regions; got ${length(var.copy_to_regions)}."
+  }
+
+  validation {
+    # KMS keys are regional: RDS encrypts a copy only with a key of its destination Region. A key
+    # ARN, not an alias: the function role is granted kms:CreateGrant on exactly this ARN, and IAM
+    # matches the key ARN of the request, never an alias (KMS developer guide, alias-authorization).
+    condition     = alltrue([for copy in var.copy_to_regions : copy.kms_key_arn == null || (can(regex(local.kms_key_arn_pattern, copy.kms_key_arn)) && try(split(":", copy.kms_key_arn)[3], "") == copy.region)])
+    error_message = "copy_to_regions[*].kms_key_arn must be a KMS key ARN in that entry's own Region, like arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias), or null; got ${jsonencode([for copy in var.copy_to_regions : "${copy.region}: ${copy.kms_key_arn}" if copy.kms_key_arn != null && !(can(regex(local.kms_key_arn_pattern, coalesce(copy.kms_key_arn, "-"))) && try(split(":", copy.kms_key_arn)[3], "") == copy.region)])}."
+  }
+
+  validation {
+    condition     = alltrue([for copy in var.copy_to_regions : copy.retention_days == null || (try(copy.retention_days > 0, false) && try(copy.retention_days <= 3650, false))])
+    error_message = "copy_to_regions[*].retention_days must be greater than 0 and at most 3650 (ten years), or null for the home rule; got ${jsonencode({ for copy in var.copy_to_regions : copy.region => copy.retention_days if copy.retention_days != null })}."
+  }
+
+  validation {
+    condition     = alltrue([for copy in var.copy_to_regions : !copy.share || length(var.share_with_account_ids) > 0])
+    error_message = "copy_to_regions sets share = true for ${jsonencode([for copy in var.copy_to_regions : copy.region if copy.share])}, but share_with_account_ids is empty: list the accounts to share with, or set share = false."
+  }
+}
+
+variable "share_with_account_ids" {
+  description = "AWS accounts each new snapshot (or its re-encrypted copy, see share_kms_key_arn) is shared with, for restore: 12-digit ids, at most 20, never the deployment's own account and never public (\"all\")."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    # RDS makes a snapshot public with the value "all"; this module never does, whatever the input.
+    condition     = !anytrue([for id in var.share_with_account_ids : contains(["all", "*"], lower(trimspace(id)))])
+    error_message = "share_with_account_ids must never make a snapshot public: \"all\" and \"*\" are refused; list 12-digit account ids instead."
+  }
+
+  validation {
+    condition     = alltrue([for id in var.share_with_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "share_with_account_ids must be 12-digit AWS account ids, e.g. [\"210987654321\"]; got ${jsonencode([for id in var.share_with_account_ids : id if !can(regex("^[0-9]{12}$", id))])}."
+  }
+
+  validation {
+    condition     = length(distinct(var.share_with_account_ids)) == length(var.share_with_account_ids)
+    error_message = "share_with_account_ids must not repeat an account id; got ${jsonencode(var.share_with_account_ids)}."
+  }
+
+  validation {
+    # RDS lets a manual snapshot be shared with at most 20 accounts.
+    condition     = length(var.share_with_account_ids) <= 20
+    error_message = "share_with_account_ids may list at most 20 accounts (the RDS limit per manual snapshot); got ${length(var.share_with_account_ids)}."
+  }
+}
+
+variable "share_kms_key_arn" {
+  description = "Customer-managed KMS key (key ARN, in the deployment's Region) for a shareable copy of a snapshot encrypted with the AWS-managed key aws/rds, which RDS cannot share: the copy is re-encrypted with this key and shared instead. Its key policy must let share_with_account_ids use it. null: such snapshots are reported as not shareable (DefaultKeyNotShareable)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.share_kms_key_arn == null || can(regex(local.kms_key_arn_pattern, var.share_kms_key_arn))
+    error_message = "share_kms_key_arn must be a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias), or null; got \"${coalesce(var.share_kms_key_arn, "null")}\"."
+  }
+
+  validation {
+    condition     = var.share_kms_key_arn == null || length(var.share_with_account_ids) > 0
+    error_message = "share_kms_key_arn is only used to share snapshots: set share_with_account_ids too, or leave share_kms_key_arn null."
+  }
+}
