@@ -5,7 +5,8 @@
   20,000 snapshots). Here they page like RDS: MaxRecords 20..100, default 100, Marker.
 - Status: moto answers CreateDB[Cluster]Snapshot with status `available`; RDS answers `creating`,
   and the snapshot becomes available later. Here the create response says `creating` and later
-  describes say `available`, so Check does the lookups it does against RDS (one poll).
+  describes say `available`, so Check does the lookups it does against RDS (one poll). Copies
+  (CopyDB[Cluster]Snapshot, issue 10) answer `copying` the same way.
 
 This is emulator setup, not the system under test: the engine's code paths are unchanged.
 """
@@ -13,6 +14,7 @@ This is emulator setup, not the system under test: the engine's code paths are u
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 from collections.abc import Callable
 from typing import Any
@@ -27,9 +29,12 @@ _PAGED = {
     "describe_db_cluster_snapshots": "DBClusterSnapshots",
     "describe_db_clusters": "DBClusters",
 }
+# The action, the result's key, and the status its answer says.
 _CREATES = {
-    "create_db_snapshot": "DBSnapshot",
-    "create_db_cluster_snapshot": "DBClusterSnapshot",
+    "create_db_snapshot": ("DBSnapshot", "creating"),
+    "create_db_cluster_snapshot": ("DBClusterSnapshot", "creating"),
+    "copy_db_snapshot": ("DBSnapshot", "copying"),
+    "copy_db_cluster_snapshot": ("DBClusterSnapshot", "copying"),
 }
 
 Action = Callable[[RDSResponse], ActionResult]
@@ -75,26 +80,28 @@ def _paged(describe: Action, key: str) -> Action:
     return paged_describe
 
 
-def _creating(create: Action, key: str) -> Action:
-    def create_answering_creating(self: RDSResponse) -> ActionResult:
+def _in_progress(create: Action, answer: tuple[str, str]) -> Action:
+    key, status = answer
+
+    def create_answering_in_progress(self: RDSResponse) -> ActionResult:
         result = _result_of(create, self)
         answered = copy.copy(result[key])  # the stored snapshot stays available
-        answered.status = "creating"
+        answered.status = status
         result[key] = answered
         return ActionResult(result)
 
-    return create_answering_creating
+    return create_answering_in_progress
 
 
 def install() -> None:
     """Idempotent: wraps each action once per process."""
-    wrappers: list[tuple[str, str, Callable[[Action, str], Action]]] = [
-        *((name, key, _paged) for name, key in _PAGED.items()),
-        *((name, key, _creating) for name, key in _CREATES.items()),
+    wrappers: list[tuple[str, Callable[[Action], Action]]] = [
+        *((name, functools.partial(_paged, key=key)) for name, key in _PAGED.items()),
+        *((name, functools.partial(_in_progress, answer=v)) for name, v in _CREATES.items()),
     ]
-    for name, key, wrap in wrappers:
+    for name, wrap in wrappers:
         action = getattr(RDSResponse, name)
         if not getattr(action, "bench_wrapped", False):
-            wrapped: Any = wrap(action, key)
+            wrapped: Any = wrap(action)
             wrapped.bench_wrapped = True
             setattr(RDSResponse, name, wrapped)
