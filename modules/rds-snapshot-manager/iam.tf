@@ -271,22 +271,6 @@ data "aws_iam_policy_document" "create" {
   }
 
   dynamic "statement" {
-    # Sharing needs to know whether a snapshot is encrypted with the AWS-managed key aws/rds, which
-    # RDS cannot share (KeyManager = AWS in DescribeKey). The key is whatever encrypts the database,
-    # so it is known only at run time: DescribeKey (metadata only, no use of the key) on the keys of
-    # this account and Region. KMS offers no narrower form: DescribeKey supports only the condition
-    # keys kms:CallerAccount, kms:RequestAlias and kms:ViaService (Service Authorization Reference,
-    # AWS KMS), a request by key ARN carries no alias, and kms:ResourceAliases would deny the
-    # customer-managed keys whose metadata tells "shareable" apart.
-    for_each = local.shares ? ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"] : []
-    content {
-      sid       = "TellDefaultKeySnapshotsApart"
-      actions   = ["kms:DescribeKey"]
-      resources = [statement.value]
-    }
-  }
-
-  dynamic "statement" {
     for_each = var.targets_s3_object == null ? [] : [var.targets_s3_object]
     content {
       sid       = "ReadTargetListFile"
@@ -443,6 +427,22 @@ data "aws_iam_policy_document" "check" {
       sid       = "DescribeCopyKeys"
       actions   = ["kms:DescribeKey"]
       resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    # Before sharing, Check tells whether a snapshot is encrypted with the AWS-managed key aws/rds,
+    # which RDS cannot share (KeyManager = AWS in DescribeKey). The key is whatever encrypts the
+    # database, so it is known only at run time: DescribeKey (metadata only, no use of the key) on
+    # the keys of this account and Region. KMS offers no narrower form: DescribeKey supports only the condition
+    # keys kms:CallerAccount, kms:RequestAlias and kms:ViaService (Service Authorization Reference,
+    # AWS KMS), a request by key ARN carries no alias, and kms:ResourceAliases would deny the
+    # customer-managed keys whose metadata tells "shareable" apart.
+    for_each = local.shares ? ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"] : []
+    content {
+      sid       = "TellDefaultKeySnapshotsApart"
+      actions   = ["kms:DescribeKey"]
+      resources = [statement.value]
     }
   }
 

@@ -146,11 +146,11 @@ run "copies_and_sharing_reach_the_functions_and_get_scoped_permissions" {
 
   assert {
     condition = anytrue([
-      for statement in data.aws_iam_policy_document.create.statement :
+      for statement in data.aws_iam_policy_document.check.statement :
       statement.sid == "TellDefaultKeySnapshotsApart" && statement.actions == toset(["kms:DescribeKey"]) &&
       statement.resources == toset(["arn:aws:kms:eu-west-1:123456789012:key/*"])
     ])
-    error_message = "Create may describe the keys of its own account and Region only (default-key detection)."
+    error_message = "Check may describe the keys of its own account and Region only (default-key detection before a share)."
   }
 
   assert {
