@@ -48,7 +48,8 @@ def disaster_recovery(scenario: Scenario, line: dict[str, Any]) -> list[Budget]:
     """Issue 10: the new work may cost one copy call per new snapshot and region, one share call
     per new snapshot, and one listing pass per destination region (plus, per poll, the batched
     lookups of the new copies there); nothing per existing snapshot or existing copy. Un-sharing
-    before a delete is one call per deleted snapshot, like the delete itself."""
+    before a delete costs per deleted snapshot, like the delete itself: a read of its `restore`
+    attribute and one removal."""
     by_op, created = line["api_calls_by_op"], line["created"]
     regions = len(scenario.copy_regions)
     copies = by_op.get("rds:CopyDBSnapshot", 0) + by_op.get("rds:CopyDBClusterSnapshot", 0)
@@ -56,6 +57,12 @@ def disaster_recovery(scenario: Scenario, line: dict[str, Any]) -> list[Budget]:
         at_most("copy_calls_per_new_snapshot_and_region", copies, created * regions),
         at_most("share_calls_per_new_snapshot", line["share_calls"], created),
         at_most("unshare_calls_per_deleted_snapshot", line["unshare_calls"], line["deleted"]),
+        at_most(
+            "attribute_reads_per_deleted_snapshot",
+            by_op.get("rds:DescribeDBSnapshotAttributes", 0)
+            + by_op.get("rds:DescribeDBClusterSnapshotAttributes", 0),
+            line["deleted"],
+        ),
     ]
     # What each destination holds: a copy of every managed snapshot and a same-named
     # deployment's own snapshots (as many as the unmanaged ones at home).
@@ -74,7 +81,7 @@ def disaster_recovery(scenario: Scenario, line: dict[str, Any]) -> list[Budget]:
         cycle_call_limit(created, line["deleted"], existing)
         + created * regions  # copies
         + created  # shares
-        + line["deleted"]  # un-shares before the deletes
+        + 2 * line["deleted"]  # un-shares before the deletes: read, remove
         + regions * (pages(existing_copies) + lookups)
     )
     budgets.append(at_most("cycle_api_calls", line["api_calls"], limit))

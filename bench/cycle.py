@@ -32,8 +32,11 @@ from bench.scenarios import BY_NAME, REGION, Scenario
 
 Handler = Callable[[dict[str, Any], object], dict[str, Any]]
 # The state machine polls Check with a Wait between; here a new snapshot is available by the
-# first poll (bench/moto_rds.py), so the bound is only a guard.
-MAX_POLLS = 20
+# first poll (bench/moto_rds.py), so the bound is only a guard. Copies to another region take
+# longer: RDS allows 5 in flight per destination, so each poll starts at most 5 more (1,000 new
+# snapshots: 200 polls; with the module's defaults the state machine polls 120 times, and the next
+# run carries on).
+MAX_POLLS = 250
 MB = 1024 * 1024
 
 

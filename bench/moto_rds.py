@@ -8,6 +8,13 @@
   describes say `available`, so Check does the lookups it does against RDS (one poll). Copies
   (CopyDB[Cluster]Snapshot, issue 10) answer `copying` the same way.
 
+- One call at a time: moto's RDS backend is not thread-safe. A describe that filters the
+  snapshots (DescribeDBSnapshotAttributes runs one) iterates over the dict a concurrent delete
+  changes, and fails with "OrderedDict mutated during iteration", which RDS never does. Prune's
+  bounded pool reads attributes, un-shares and deletes side by side (issue 10), so every RDS action
+  here holds one lock. Concurrency is still measured (the probe counts calls in flight before they
+  reach moto, where the injected latency sleeps); moto's own work was serial anyway (the GIL).
+
 This is emulator setup, not the system under test: the engine's code paths are unchanged.
 """
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 import copy
 import functools
 import itertools
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -93,8 +101,23 @@ def _in_progress(create: Action, answer: tuple[str, str]) -> Action:
     return create_answering_in_progress
 
 
+_MOTO_LOCK = threading.Lock()
+
+
+def _one_at_a_time(call_action: Callable[[RDSResponse], Any]) -> Callable[[RDSResponse], Any]:
+    def call_action_serially(self: RDSResponse) -> Any:
+        with _MOTO_LOCK:
+            return call_action(self)
+
+    return call_action_serially
+
+
 def install() -> None:
     """Idempotent: wraps each action once per process."""
+    if not getattr(RDSResponse.call_action, "bench_wrapped", False):
+        serial: Any = _one_at_a_time(RDSResponse.call_action)
+        serial.bench_wrapped = True
+        RDSResponse.call_action = serial  # type: ignore[method-assign]
     wrappers: list[tuple[str, Callable[[Action], Action]]] = [
         *((name, functools.partial(_paged, key=key)) for name, key in _PAGED.items()),
         *((name, functools.partial(_in_progress, answer=v)) for name, v in _CREATES.items()),

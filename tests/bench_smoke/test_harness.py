@@ -244,6 +244,7 @@ def test_dr_budgets_fail_on_a_copy_call_per_existing_snapshot() -> None:
         "copy_calls_per_new_snapshot_and_region": False,
         "share_calls_per_new_snapshot": True,
         "unshare_calls_per_deleted_snapshot": True,
+        "attribute_reads_per_deleted_snapshot": True,
         f"one_listing_pass_in_{COPY_REGION}": False,
         "cycle_api_calls": True,
     }
