@@ -248,3 +248,26 @@ def test_dr_budgets_fail_on_a_copy_call_per_existing_snapshot() -> None:
         f"one_listing_pass_in_{COPY_REGION}": False,
         "cycle_api_calls": True,
     }
+
+
+def test_one_dr_small_run_copies_shares_and_prunes_within_the_issue_10_budgets(
+    tmp_path: Path,
+) -> None:
+    scenario = BY_NAME["dr-small"]
+
+    result = run.run_child(scenario, 1, False, tmp_path)
+    line = run.cycle_figures(result) | {
+        "created": result["results"]["create"]["created"],
+        "deleted": result["results"]["prune"]["deleted"],
+        "check_polls": result["results"]["polls"],
+    }
+
+    assert result["problems"] == []
+    assert line["created"] == 15
+    assert (
+        line["api_calls_by_op"]["rds:CopyDBSnapshot"]
+        + line["api_calls_by_op"].get("rds:CopyDBClusterSnapshot", 0)
+        == line["created"]
+    )
+    assert line["share_calls"] == line["created"]
+    assert all(b.ok for b in budgets.disaster_recovery(scenario, line)), line
