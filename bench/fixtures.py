@@ -118,8 +118,9 @@ def build(scenario: Scenario, now: datetime) -> Fleet:
                 fleet.expired_managed.add(snapshot_id)
             if scenario.share_accounts:  # what earlier runs shared
                 snapshot.attributes["restore"] = list(scenario.share_accounts)
-            for region in scenario.copy_regions:
-                _add_copy(region, source, snapshot, tags, now - age)
+            for region in scenario.copy_regions:  # an earlier run's copy, tagged as ours (D8)
+                copy_tags = [*tags, {"Key": "CopySourceRegion", "Value": REGION}]
+                _add_copy(region, source, snapshot, copy_tags, now - age)
                 fleet.copies += 1
                 if expired:
                     fleet.expired_copies.add((region, snapshot_id))
@@ -196,36 +197,27 @@ def _add_snapshot(
 def _add_copy(
     region: str, source: Source, original: Any, tags: list[dict[str, str]], created: datetime
 ) -> None:
-    """An earlier run's copy of `original` in `region`: same id, tagged as our copy (D8)."""
-    rds = rds_backends[DEFAULT_ACCOUNT_ID][region]
-    copy_tags = [*tags, {"Key": "CopySourceRegion", "Value": REGION}]
-    copy = (
-        rds.copy_db_cluster_snapshot(original.arn, original.resource_id, tags=copy_tags)
-        if source.is_cluster
-        else rds.copy_db_snapshot(original.arn, original.resource_id, tags=copy_tags)
-    )
-    copy.created = created
-
-
-def _foreign_snapshot(region: str, source: Source, now: datetime, number: int) -> str:
-    """A snapshot that a deployment of the same name in `region` made there itself: our prefix
-    and ManagedBy tag, but no CopySourceRegion. Ours to leave alone, however old (D8)."""
-    home = rds_backends[DEFAULT_ACCOUNT_ID][REGION]
-    original = _add_snapshot(
-        home, source, f"{ownership_prefix(NAME)}{region}-own-{number}", [], now - 4 * EXPIRED_AGE
-    )
-    tags = [{"Key": "ManagedBy", "Value": NAME}, {"Key": "SourceId", "Value": source.source_id}]
+    """A copy of `original` in `region` under the same id, made at `created`."""
     rds = rds_backends[DEFAULT_ACCOUNT_ID][region]
     copy = (
         rds.copy_db_cluster_snapshot(original.arn, original.resource_id, tags=tags)
         if source.is_cluster
         else rds.copy_db_snapshot(original.arn, original.resource_id, tags=tags)
     )
-    copy.created = now - 4 * EXPIRED_AGE
-    (home.delete_db_cluster_snapshot if source.is_cluster else home.delete_db_snapshot)(
-        original.resource_id
-    )
-    return str(original.resource_id)
+    copy.created = created
+
+
+def _foreign_snapshot(region: str, source: Source, now: datetime, number: int) -> str:
+    """A snapshot that a deployment of the same name in `region` made there itself: our prefix
+    and ManagedBy tag, but no CopySourceRegion. Ours to leave alone, however old (D8). Made as a
+    copy of a home snapshot that is then deleted, since the database lives at home."""
+    home = rds_backends[DEFAULT_ACCOUNT_ID][REGION]
+    snapshot_id = f"{ownership_prefix(NAME)}{region}-own-{number}"
+    original = _add_snapshot(home, source, snapshot_id, [], now)
+    tags = [{"Key": "ManagedBy", "Value": NAME}, {"Key": "SourceId", "Value": source.source_id}]
+    _add_copy(region, source, original, tags, now - 4 * EXPIRED_AGE)
+    (home.delete_db_cluster_snapshot if source.is_cluster else home.delete_db_snapshot)(snapshot_id)
+    return snapshot_id
 
 
 def _disaster_recovery(scenario: Scenario) -> dict[str, str]:
