@@ -21,9 +21,16 @@ from typing import Any
 
 import pytest
 
-from tests.integration.test_iam_requests import account, deployed_policies
-from tools.iam.proof import TALLY, note
-from tools.iam.requests import Call, UnmappedOperationError, decide, deployment_from_outputs
+from tests.integration.test_iam_requests import account, deployed_policies, role_policies
+from tools.iam.proof import TALLY, check_case, note
+from tools.iam.requests import (
+    EXPECTED,
+    FORBIDDEN,
+    Call,
+    UnmappedOperationError,
+    decide,
+    deployment_from_outputs,
+)
 from tools.localstack.harness import (
     COPY_REGION,
     REGION,
@@ -208,18 +215,23 @@ def as_call(record: dict[str, Any], tags: dict[tuple[str, str], dict[str, str]])
     return Call(record["service"], record["operation"], params, region, resource_tags)
 
 
-def test_every_call_of_the_runs_is_allowed_by_the_deployed_policies(dr: DisasterRecovery) -> None:
-    if not REQUEST_LOG.exists():
-        pytest.skip(f"LocalStack runs without LAMBDA_REQUEST_LOG ({REQUEST_LOG}): not checked")
-    records = [json.loads(line) for line in REQUEST_LOG.read_text().splitlines() if line.strip()]
-    own = [r for r in records if r["function"].startswith(f"{dr.applied.name}-")]
-    facts = deployment_from_outputs(
+def facts_of(dr: DisasterRecovery) -> Any:
+    """The IAM proof's facts about the deployment (tools/iam/requests.py: Deployment)."""
+    return deployment_from_outputs(
         dr.applied.outputs,
         {**dr.variables, "name": dr.applied.name},
         partition="aws",
         region=REGION,
         account=account(),
     )
+
+
+def test_every_call_of_the_runs_is_allowed_by_the_deployed_policies(dr: DisasterRecovery) -> None:
+    if not REQUEST_LOG.exists():
+        pytest.skip(f"LocalStack runs without LAMBDA_REQUEST_LOG ({REQUEST_LOG}): not checked")
+    records = [json.loads(line) for line in REQUEST_LOG.read_text().splitlines() if line.strip()]
+    own = [r for r in records if r["function"].startswith(f"{dr.applied.name}-")]
+    facts = facts_of(dr)
     tags = created_tags(records)
     denied, made = [], set()
     for record in own:
@@ -245,3 +257,19 @@ def test_every_call_of_the_runs_is_allowed_by_the_deployed_policies(dr: Disaster
         f"rds:ModifyDBSnapshotAttribute@{COPY_REGION}",
         f"rds:DeleteDBSnapshot@{COPY_REGION}",
     } <= made
+
+
+def test_required_and_forbidden_requests_against_the_deployed_dr_policies(
+    dr: DisasterRecovery,
+) -> None:
+    """The IAM proof's cases (copy, share, un-share, KMS grants; never share or copy what is not
+    ours, never public) against the policies this disaster-recovery deployment really has."""
+    facts = facts_of(dr)
+    roles = {key: f"{dr.applied.name}-{key}" for key in dr.applied.outputs["lambda_function_arns"]}
+    decided = 0
+    for case in (*EXPECTED, *FORBIDDEN):
+        if case.applies(facts) and case.role in roles:
+            gap = check_case(case, facts, role_policies(roles[case.role]), "deployed DR")
+            assert gap is None, f"{case.role}: {case.description} ({case.gap})"
+            decided += 1
+    assert decided > 0
