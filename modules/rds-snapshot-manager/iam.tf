@@ -313,14 +313,10 @@ data "aws_iam_policy_document" "create" {
   }
 }
 
-data "aws_iam_policy_document" "check" {
-  source_policy_documents = [data.aws_iam_policy_document.lambda_common["check"].json]
-
-  statement {
-    sid       = "DescribeSnapshots"
-    actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
-    resources = local.describe_resources
-  }
+# What Check and Prune both do in disaster recovery: list the copy Regions, and share (Check) or
+# un-share before deleting (Prune) only snapshots that are ours.
+data "aws_iam_policy_document" "disaster_recovery" {
+  count = length(local.copy_regions) > 0 || local.shares ? 1 : 0
 
   dynamic "statement" {
     for_each = length(local.copy_regions) > 0 ? [local.copy_describe_resources] : []
@@ -329,6 +325,41 @@ data "aws_iam_policy_document" "check" {
       actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
       resources = statement.value
     }
+  }
+
+  dynamic "statement" {
+    for_each = local.share_statements
+    content {
+      sid       = statement.value.sid
+      actions   = local.share_actions
+      resources = statement.value.resources
+      dynamic "condition" {
+        for_each = statement.value.equals
+        content {
+          test     = "StringEquals"
+          variable = condition.key
+          values   = condition.value
+        }
+      }
+      dynamic "condition" {
+        for_each = statement.value.null
+        content {
+          test     = "Null"
+          variable = condition.key
+          values   = condition.value
+        }
+      }
+    }
+  }
+}
+
+data "aws_iam_policy_document" "check" {
+  source_policy_documents = concat([data.aws_iam_policy_document.lambda_common["check"].json], data.aws_iam_policy_document.disaster_recovery[*].json)
+
+  statement {
+    sid       = "DescribeSnapshots"
+    actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
+    resources = local.describe_resources
   }
 
   dynamic "statement" {
@@ -446,36 +477,12 @@ data "aws_iam_policy_document" "check" {
     }
   }
 
-  dynamic "statement" {
-    for_each = local.share_statements
-    content {
-      sid       = statement.value.sid
-      actions   = local.share_actions
-      resources = statement.value.resources
-      dynamic "condition" {
-        for_each = statement.value.equals
-        content {
-          test     = "StringEquals"
-          variable = condition.key
-          values   = condition.value
-        }
-      }
-      dynamic "condition" {
-        for_each = statement.value.null
-        content {
-          test     = "Null"
-          variable = condition.key
-          values   = condition.value
-        }
-      }
-    }
-  }
 }
 
 data "aws_iam_policy_document" "prune" {
   count = var.delete_old_snapshots ? 1 : 0
 
-  source_policy_documents = [data.aws_iam_policy_document.lambda_common["prune"].json]
+  source_policy_documents = concat([data.aws_iam_policy_document.lambda_common["prune"].json], data.aws_iam_policy_document.disaster_recovery[*].json)
 
   statement {
     sid       = "DescribeSnapshots"
@@ -504,15 +511,6 @@ data "aws_iam_policy_document" "prune" {
   }
 
   dynamic "statement" {
-    for_each = length(local.copy_regions) > 0 ? [local.copy_describe_resources] : []
-    content {
-      sid       = "DescribeSnapshotsInCopyRegions"
-      actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
-      resources = statement.value
-    }
-  }
-
-  dynamic "statement" {
     # In a listed Region, only our copies: prefix, ManagedBy = name AND CopySourceRegion = this
     # Region, never the snapshots a same-named deployment there made itself (D8).
     for_each = length(local.copy_regions) > 0 ? [local.copy_snapshot_arns] : []
@@ -533,31 +531,6 @@ data "aws_iam_policy_document" "prune" {
     }
   }
 
-  dynamic "statement" {
-    # Un-share before delete: read the restore attribute, remove our accounts from it.
-    for_each = local.share_statements
-    content {
-      sid       = statement.value.sid
-      actions   = local.share_actions
-      resources = statement.value.resources
-      dynamic "condition" {
-        for_each = statement.value.equals
-        content {
-          test     = "StringEquals"
-          variable = condition.key
-          values   = condition.value
-        }
-      }
-      dynamic "condition" {
-        for_each = statement.value.null
-        content {
-          test     = "Null"
-          variable = condition.key
-          values   = condition.value
-        }
-      }
-    }
-  }
 }
 
 data "aws_iam_policy_document" "notify" {

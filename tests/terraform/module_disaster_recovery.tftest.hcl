@@ -41,6 +41,11 @@ run "off_by_default_adds_no_permission_and_empty_settings" {
   }
 
   assert {
+    condition     = length(data.aws_iam_policy_document.disaster_recovery) == 0 && length(data.aws_iam_policy_document.check.source_policy_documents) == 1
+    error_message = "Without copy Regions or accounts there is no disaster-recovery policy document."
+  }
+
+  assert {
     # D8 holds in every configuration: the home delete never touches a copy made by another Region's deployment.
     condition = anytrue([
       for statement in data.aws_iam_policy_document.prune[0].statement :
@@ -155,17 +160,23 @@ run "copies_and_sharing_reach_the_functions_and_get_scoped_permissions" {
 
   assert {
     condition = length([
-      for statement in data.aws_iam_policy_document.check.statement : statement.sid
-      if contains(["ShareOnlyOwnSnapshots", "ShareOnlyOwnCopiesInShareRegions"], statement.sid)
-      ]) == 2 && anytrue([
-      for statement in data.aws_iam_policy_document.prune[0].statement :
+      for statement in data.aws_iam_policy_document.disaster_recovery[0].statement : statement.sid
+      if contains(["ShareOnlyOwnSnapshots", "ShareOnlyOwnCopiesInShareRegions", "DescribeSnapshotsInCopyRegions"], statement.sid)
+      ]) == 3 && anytrue([
+      for statement in data.aws_iam_policy_document.disaster_recovery[0].statement :
       statement.sid == "ShareOnlyOwnCopiesInShareRegions" &&
       statement.resources == toset([
         "arn:aws:rds:eu-central-1:123456789012:snapshot:rsm-6709b1ca-*",
         "arn:aws:rds:eu-central-1:123456789012:cluster-snapshot:rsm-6709b1ca-*",
       ])
     ])
-    error_message = "Check shares and Prune un-shares our snapshots at home and our copies only in the Regions with share = true."
+    error_message = "Sharing (and un-sharing) covers our snapshots at home and our copies only in the Regions with share = true."
+  }
+
+  assert {
+    # Both roles take the shared document (its rendered merge is proven by tests/iam).
+    condition     = length(data.aws_iam_policy_document.check.source_policy_documents) == 2 && length(data.aws_iam_policy_document.prune[0].source_policy_documents) == 2
+    error_message = "Check (to share) and Prune (to un-share before deleting) must both get the disaster-recovery statements."
   }
 
   assert {
@@ -202,6 +213,11 @@ run "copies_without_sharing_add_no_share_or_key_permission" {
       ]
     ]))
     error_message = "Copies of unencrypted snapshots need no key and no share permission."
+  }
+
+  assert {
+    condition     = [for statement in data.aws_iam_policy_document.disaster_recovery[0].statement : statement.sid] == ["DescribeSnapshotsInCopyRegions"]
+    error_message = "Copies without sharing add only the listing of the copy Regions to what Check and Prune share."
   }
 }
 
