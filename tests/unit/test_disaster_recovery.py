@@ -33,6 +33,7 @@ from tests.unit.conftest import (
     Account,
     answer,
     context,
+    hold_lease,
     inject_error,
     inject_exception,
     later,
@@ -69,7 +70,8 @@ class Regions:
         def hook(model: Any, **_: Any) -> None:
             self.calls[f"{region}:{model.name}"] += 1
 
-        client.meta.events.register("before-call", hook)
+        # before-parameter-build: before any `answer` stub (a before-call hook) ends the call.
+        client.meta.events.register("before-parameter-build", hook)
 
     def eu_snapshots(self) -> dict[str, dict[str, str]]:
         """Manual snapshots in EU, by id, with their tags."""
@@ -292,6 +294,28 @@ def test_new_snapshot_is_shared_with_the_listed_accounts(regions: Regions) -> No
     assert shared == [PARTNER]
 
 
+def test_cluster_snapshot_is_shared_and_unshared_with_the_cluster_api(regions: Regions) -> None:
+    regions.account.cluster("aurora-1")
+    engine = regions.engine(
+        db_cluster_identifiers=("aurora-1",), share_with_account_ids=(PARTNER,),
+        retention_days=1, min_snapshots_to_keep=0,
+    )  # fmt: skip
+    ctx = context()
+    run_create(engine, ctx, "aurora-1")
+    engine.check.run(ctx)
+    engine.notify.run(ctx)
+    (original,) = regions.account.snapshot_ids(cluster=True)
+    adapter = RdsAdapter(regions.account.rds)
+    assert adapter.shared_with(SourceType.CLUSTER, original) == [PARTNER]
+    second = context(run_id="run-2", now=later(days=3))
+    hold_lease(regions.account, second)
+    regions.count(regions.account.rds, REGION)
+    engine.prune.run(second)
+    assert regions.account.snapshot_ids(cluster=True) == set()
+    assert regions.calls[f"{REGION}:ModifyDBClusterSnapshotAttribute"] == 1
+    assert regions.calls[f"{REGION}:DeleteDBClusterSnapshot"] == 1
+
+
 def test_default_key_snapshot_without_share_key_fails_with_a_clear_message(
     regions: Regions,
 ) -> None:
@@ -306,6 +330,20 @@ def test_default_key_snapshot_without_share_key_fails_with_a_clear_message(
     assert "share_kms_key_arn" in row.message
     (original,) = regions.account.snapshot_ids()
     assert RdsAdapter(regions.account.rds).shared_with(SourceType.INSTANCE, original) == []
+
+
+def test_the_key_is_described_once_per_poll_for_all_its_snapshots(regions: Regions) -> None:
+    ids = ("db-a", "db-b", "db-c")
+    for identifier in ids:
+        regions.account.instance(identifier, encrypted=True)
+    default_key(regions)
+    regions.count(regions.kms[REGION], REGION)
+    engine = regions.engine(db_instance_identifiers=ids, share_with_account_ids=(PARTNER,))
+    ctx = context()
+    run_create(engine, ctx, *ids)
+    engine.check.run(ctx)
+    assert regions.calls[f"{REGION}:DescribeKey"] == 1
+    assert {code for _, code in work(regions).values()} == {"DefaultKeyNotShareable"}
 
 
 def test_default_key_snapshot_is_shared_through_a_re_encrypted_copy(regions: Regions) -> None:
@@ -449,10 +487,7 @@ def copied_fleet(regions: Regions, **overrides: Any) -> tuple[Engine, RunContext
         engine.check.run(first)
     engine.notify.run(first)
     later_run = context(run_id="run-2", now=later(days=3))
-    regions.account.ledger().start_run(
-        "run-2", later_run.started_at.isoformat(), False, later_run.now,
-        regions.account.ledger().acquire_lease("run-2", later_run.now, 3600),
-    )  # fmt: skip
+    hold_lease(regions.account, later_run)
     return engine, later_run
 
 
@@ -465,6 +500,12 @@ def test_destination_prune_deletes_copies_by_the_regions_own_retention(
     assert regions.eu_snapshots() == {}  # 1-day retention in EU
     assert regions.account.snapshot_ids() == {original}  # 7 days at home
     assert result.summary()["deleted"] == 1
+    engine.notify.run(ctx)
+    messages = regions.account.messages(regions.account.report_queue)
+    (message,) = [m for m in messages if m["run_id"] == "run-2"]
+    assert message["deleted"] == [
+        {"snapshot_id": original, "source_id": "db-a", "source_type": "instance", "region": EU}
+    ]
 
 
 def test_destination_prune_never_touches_another_deployments_or_home_snapshots(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -28,14 +29,16 @@ class KmsAdapter:
     def __init__(self, client_in: Callable[[str], KMSClient]) -> None:
         self._client_in = client_in
         self._managers: dict[tuple[str, str], str] = {}
+        self._lock = threading.Lock()  # shares are decided concurrently: one call per key still
 
     def is_aws_managed(self, region: str, key_id: str) -> bool:
         """KeyManager == "AWS" (kms:DescribeKey). An AWS refusal raises KeyCheckError; a fault
         past botocore's retries (a dropped connection) propagates as it is."""
-        if (region, key_id) not in self._managers:
-            try:
-                metadata = self._client_in(region).describe_key(KeyId=key_id)["KeyMetadata"]
-            except ClientError as error:
-                raise KeyCheckError(error_code(error), error_message(error)) from error
-            self._managers[region, key_id] = str(metadata.get("KeyManager", ""))
-        return self._managers[region, key_id] == "AWS"
+        with self._lock:
+            if (region, key_id) not in self._managers:
+                try:
+                    metadata = self._client_in(region).describe_key(KeyId=key_id)["KeyMetadata"]
+                except ClientError as error:
+                    raise KeyCheckError(error_code(error), error_message(error)) from error
+                self._managers[region, key_id] = str(metadata.get("KeyManager", ""))
+            return self._managers[region, key_id] == "AWS"

@@ -89,13 +89,7 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
         ],
         "failed": [_failed(o) for o in targets if o.outcome is Outcome.FAILED],
         "delete_failed": [
-            {
-                "snapshot_id": d.snapshot_id,
-                "source_id": d.source.source_id,
-                "source_type": str(d.source.source_type),
-                "error_code": d.error_code,
-                "message": d.message,
-            }
+            _deleted(d) | {"error_code": d.error_code, "message": d.message}
             for d in deletions
             if not d.deleted
         ],

@@ -41,6 +41,7 @@ from rds_snapshot_manager.domain.work import (
     WorkState,
     work_key,
 )
+from rds_snapshot_manager.services.concurrency import run_bounded
 from rds_snapshot_manager.settings import Settings
 
 FAILED_STATUSES = frozenset({"failed", "error", "incompatible-restore", "incompatible-parameters"})
@@ -94,10 +95,17 @@ class Reconciler:
             logs.decision(run_id, "-", "reconcile", f"describe failed: {code}",
                           level=logging.WARNING, error_message=message)  # fmt: skip
             return work
-        # Copies first (a share waits for its copy), then shares; one pass a poll.
+        # Copies first (a share waits for its copy), then shares; one pass a poll. Cross-region
+        # copies go one at a time (each counts against its region's limit); re-encrypted copies
+        # and shares, one call each and no shared limit, go `max_concurrency` at a time.
         for kind in (WorkKind.SHARE_COPY, WorkKind.COPY, WorkKind.SHARE):
-            for key in [k for k, w in poll.rows.items() if w.kind is kind and not w.settled]:
-                poll.advance(poll.rows[key])
+            rows = [w for w in poll.rows.values() if w.kind is kind and not w.settled]
+            if kind is WorkKind.COPY:
+                for row in rows:
+                    poll.advance(row)
+            else:
+                run_bounded(poll.advance, rows, self.settings.max_concurrency,
+                            on_error=lambda row, error: None)  # fmt: skip
         return list(poll.rows.values())
 
 
@@ -172,6 +180,8 @@ class _Poll:
 
     # -- transitions -----------------------------------------------------------------------------
     def advance(self, row: WorkItem) -> None:
+        """Moves one row on; called from several threads at once for shares (each row its own
+        key: the dict writes below never collide)."""
         try:
             updated = {
                 WorkKind.COPY: self._copy,
