@@ -27,7 +27,6 @@ from tools.iam.requests import (
     EXPECTED,
     FORBIDDEN,
     Call,
-    UnmappedOperationError,
     decide,
     deployment_from_outputs,
 )
@@ -235,10 +234,7 @@ def test_every_call_of_the_runs_is_allowed_by_the_deployed_policies(dr: Disaster
     tags = created_tags(records)
     denied, made = [], set()
     for record in own:
-        try:
-            outcome = decide(deployed_policies(record["function"]), facts, as_call(record, tags))
-        except UnmappedOperationError as error:  # the request table is the dr-module branch's
-            pytest.xfail(f"the IAM proof's request table does not map {error} yet")
+        outcome = decide(deployed_policies(record["function"]), facts, as_call(record, tags))
         role = record["function"].removeprefix(f"{dr.applied.name}-")
         operation = f"{record['service']}:{record['operation']}@{record['region']}"
         note("recorded", "deployed", role, operation, outcome)
