@@ -146,19 +146,27 @@ class _Poll:
     def _look_in(
         self, region: str, by_kind: dict[SourceType, set[str]], open_rows: list[WorkItem]
     ) -> _Region:
-        """A destination region's snapshots. Only a poll that may start a copy there (a pending
-        copy whose original is available) lists the region: the listing alone shows everybody's
-        copies in flight, which the limit counts. Otherwise a filtered describe of the rows' own
-        ids suffices (ceil(ids / 100) calls instead of ceil(snapshots there / 100))."""
+        """A destination region's snapshots: a filtered describe of the rows' own ids
+        (ceil(ids / 100) calls a kind), whatever the region holds.
+
+        Once a run, before its first copy to the region starts, the region is listed instead: the
+        listing alone shows the copies in flight that others (people, other tools) started, which
+        count against the same per-account limit. Later polls count our own started copies; a
+        copy RDS refuses for the limit waits (COPY_WAIT). So a run lists each destination at most
+        once here (the issue's budget: one listing pass per destination, nothing per existing
+        snapshot on every poll)."""
         rds = self.owner.rds_in(region)
         listed = _Region()
-        may_start = any(
+        first_start = any(
             row.kind is WorkKind.COPY and row.state is WorkState.PENDING and row.region == region
             and _settled_status(self.home.get(row.snapshot_id)) is WorkState.DONE
             for row in open_rows
+        ) and not any(
+            row.kind is WorkKind.COPY and row.region == region and row.started_at
+            for row in self.rows.values()
         )  # fmt: skip
         for kind, ids in by_kind.items():
-            if not may_start:
+            if not first_start:
                 listed.snapshots.update(rds.snapshots_by_id(kind, sorted(ids)))
                 continue
             for snapshot in rds.manual_snapshots(kind):
