@@ -39,6 +39,55 @@ def cycle_call_limit(created: int, deleted: int, existing_snapshots: int) -> int
     return created + deleted + 4 * math.ceil(existing_snapshots / 100) + 20
 
 
+def pages(items: int, kinds: int = 2) -> int:
+    """Describe pages (100 records) to list `items` spread over `kinds` listings."""
+    return math.ceil(items / 100) + kinds
+
+
+def disaster_recovery(scenario: Scenario, line: dict[str, Any]) -> list[Budget]:
+    """Issue 10: the new work may cost one copy call per new snapshot and region, one share call
+    per new snapshot, and one listing pass per destination region (plus, per poll, the batched
+    lookups of the new copies there); nothing per existing snapshot or existing copy. Un-sharing
+    before a delete costs per deleted snapshot, like the delete itself: a read of its `restore`
+    attribute and one removal."""
+    by_op, created = line["api_calls_by_op"], line["created"]
+    regions = len(scenario.copy_regions)
+    copies = by_op.get("rds:CopyDBSnapshot", 0) + by_op.get("rds:CopyDBClusterSnapshot", 0)
+    budgets = [
+        at_most("copy_calls_per_new_snapshot_and_region", copies, created * regions),
+        at_most("share_calls_per_new_snapshot", line["share_calls"], created),
+        at_most("unshare_calls_per_deleted_snapshot", line["unshare_calls"], line["deleted"]),
+        at_most(
+            "attribute_reads_per_deleted_snapshot",
+            by_op.get("rds:DescribeDBSnapshotAttributes", 0)
+            + by_op.get("rds:DescribeDBClusterSnapshotAttributes", 0),
+            line["deleted"],
+        ),
+    ]
+    # What each destination holds: a copy of every managed snapshot and a same-named
+    # deployment's own snapshots (as many as the unmanaged ones at home).
+    existing_copies = scenario.snapshots + scenario.unmanaged
+    lookups = line["check_polls"] * pages(created)
+    for region in scenario.copy_regions:
+        describes = sum(
+            n for op, n in line["remote_calls_by_op"].items()
+            if op.endswith(f"@{region}") and op.startswith("rds:Describe")
+        )  # fmt: skip
+        budgets.append(
+            at_most(f"one_listing_pass_in_{region}", describes, pages(existing_copies) + lookups)
+        )
+    existing = scenario.snapshots + scenario.unmanaged
+    limit = (
+        cycle_call_limit(created, line["deleted"], existing)
+        + created * regions  # copies
+        + created  # shares
+        + 2 * line["deleted"]  # un-shares before the deletes: read, remove
+        + regions * (pages(existing_copies) + lookups)
+    )
+    budgets.append(at_most("cycle_api_calls", line["api_calls"], limit))
+    return budgets
+
+
 def check(
     scenario: Scenario, phase: str, line: dict[str, Any], baseline_payload: int | None
 ) -> list[Budget]:
@@ -61,7 +110,9 @@ def check(
             AWS_PAYLOAD_LIMIT_BYTES,
         )
     )
-    if scenario.name in ("small", "mid", "large"):
+    if scenario.disaster_recovery:
+        budgets += disaster_recovery(scenario, line)
+    elif scenario.name in ("small", "mid", "large"):
         existing = scenario.snapshots + scenario.unmanaged
         limit = cycle_call_limit(line["created"], line["deleted"], existing)
         budgets.append(at_most("cycle_api_calls", line["api_calls"], limit))

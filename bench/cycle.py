@@ -32,8 +32,11 @@ from bench.scenarios import BY_NAME, REGION, Scenario
 
 Handler = Callable[[dict[str, Any], object], dict[str, Any]]
 # The state machine polls Check with a Wait between; here a new snapshot is available by the
-# first poll (bench/moto_rds.py), so the bound is only a guard.
-MAX_POLLS = 20
+# first poll (bench/moto_rds.py), so the bound is only a guard. Copies to another region take
+# longer: RDS allows 5 in flight per destination, so each poll starts at most 5 more (1,000 new
+# snapshots: 200 polls; with the module's defaults the state machine polls 120 times, and the next
+# run carries on).
+MAX_POLLS = 250
 MB = 1024 * 1024
 
 
@@ -85,6 +88,9 @@ class Meter:
             "max_state_payload_bytes": max(sizes),
             "max_sns_message_bytes": calls.max_sns_message_bytes,
             "max_in_flight_mutations": calls.max_in_flight_mutations,
+            "remote_calls_by_op": dict(sorted(calls.remote_by_op.items())),
+            "share_calls": calls.shares,
+            "unshare_calls": calls.unshares,
         }
 
 
@@ -157,14 +163,18 @@ def verify(
     if results["check"] is not None and results["check"]["available"] != created:
         problems.append(f"check returned {results['check']}, expected {created} available")
     if results["prune"] is not None:
-        if results["prune"]["deleted"] != len(fleet.expired_managed):
+        # Copy regions prune their expired copies in the same step (issue 10).
+        expected_deleted = len(fleet.expired_managed) + len(fleet.expired_copies)
+        if results["prune"]["deleted"] != expected_deleted:
             problems.append(
-                f"prune returned {results['prune']}, expected {len(fleet.expired_managed)} deleted"
+                f"prune returned {results['prune']}, expected {expected_deleted} deleted"
             )
         if fleet.expired_managed & existing:
             problems.append(f"{len(fleet.expired_managed & existing)} expired snapshots remain")
     if fleet.unmanaged - existing:
         problems.append(f"unmanaged snapshots were deleted: {sorted(fleet.unmanaged - existing)}")
+    if scenario.disaster_recovery:
+        problems += verify_disaster_recovery(scenario, fleet, meter.report or {}, existing)
     if results["notify"] is not None:
         status = "PARTIAL" if refused else "OK"
         if results["notify"] != {"status": status, "published": True}:
@@ -178,6 +188,56 @@ def verify(
             problems.append(
                 f"report lists {len(quota_failures)} SnapshotQuotaExceeded, expected {refused}"
             )
+    return problems
+
+
+def _count(report: dict[str, Any], key: str) -> int:
+    """A report list's full size (`counts` holds it when the list was cut to fit SNS)."""
+    return int(report.get("counts", {}).get(key, len(report.get(key, []))))
+
+
+def verify_disaster_recovery(
+    scenario: Scenario, fleet: fixtures.Fleet, report: dict[str, Any], existing: set[str]
+) -> list[str]:
+    """Every new snapshot copied to each copy region (tagged as our copy) and shared with exactly
+    the listed accounts; the expired copies deleted there, a same-named deployment's own
+    snapshots there kept; the report counts them all."""
+    home = rds_backends[DEFAULT_ACCOUNT_ID][REGION]
+    everything: dict[str, Any] = {**home.database_snapshots, **home.cluster_snapshots}
+    new = {
+        snapshot_id: snapshot
+        for snapshot_id, snapshot in everything.items()
+        if snapshot.snapshot_type == "manual" and snapshot_id not in fleet.before
+    }
+    problems = []
+    for region in scenario.copy_regions:
+        there = rds_backends[DEFAULT_ACCOUNT_ID][region]
+        copies = {**there.database_snapshots, **there.cluster_snapshots}
+        missing = [i for i in new if i not in copies]
+        untagged = [
+            i
+            for i in new
+            if i in copies and {"Key": "CopySourceRegion", "Value": REGION} not in copies[i].tags
+        ]
+        if missing or untagged:
+            problems.append(f"{region}: {len(missing)} new snapshots not copied, {len(untagged)} "
+                            "copies without CopySourceRegion")  # fmt: skip
+        left = {i for r, i in fleet.expired_copies if r == region} & set(copies)
+        if left:
+            problems.append(f"{region}: {len(left)} expired copies remain")
+        gone = {i for r, i in fleet.foreign_in_copy_regions if r == region} - set(copies)
+        if gone:
+            problems.append(f"{region}: a same-named deployment's own snapshots deleted: {gone}")
+    unshared = [
+        i for i, s in new.items() if s.attributes["restore"] != list(scenario.share_accounts)
+    ]
+    if scenario.share_accounts and unshared:
+        problems.append(f"{len(unshared)} new snapshots not shared with exactly the accounts")
+    copied, shared = _count(report, "copied"), _count(report, "shared")
+    if copied != len(new) * len(scenario.copy_regions):
+        problems.append(f"report lists {copied} copies, expected {len(new)} x regions")
+    if scenario.share_accounts and shared != len(new):
+        problems.append(f"report lists {shared} shares, expected {len(new)}")
     return problems
 
 

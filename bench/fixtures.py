@@ -8,10 +8,11 @@ SourceId, SourceType; see lambda_src/rds_snapshot_manager/services/create.py).
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import boto3
 from moto.core.models import DEFAULT_ACCOUNT_ID
@@ -52,6 +53,14 @@ class Fleet:
     manual_by_kind: Counter[str] = field(default_factory=Counter)
     quota: int = 0
     env: dict[str, str] = field(default_factory=dict)
+    # Disaster recovery: the copies already in each copy region, by (region, id): the expired
+    # ones Prune must delete there, and a same-named deployment's own snapshots there (no
+    # CopySourceRegion tag) that it must leave alone (D8).
+    expired_copies: set[tuple[str, str]] = field(default_factory=set)
+    copies: int = 0
+    foreign_in_copy_regions: set[tuple[str, str]] = field(default_factory=set)
+    # Every home snapshot id before the run: the rest are the run's new ones.
+    before: set[str] = field(default_factory=set)
 
     def creatable(self) -> int:
         """How many due targets the quota leaves room for; the engine must refuse the rest in
@@ -102,10 +111,19 @@ def build(scenario: Scenario, now: datetime) -> Fleet:
                 {"Key": "SourceId", "Value": source.source_id},
                 {"Key": "SourceType", "Value": source.kind},
             ]
-            _add_snapshot(rds, source, snapshot_id, tags, now - age)
+            snapshot = _add_snapshot(rds, source, snapshot_id, tags, now - age)
             fleet.manual_by_kind[source.kind] += 1
-            if age >= timedelta(days=RETENTION_DAYS):
+            expired = age >= timedelta(days=RETENTION_DAYS)
+            if expired:
                 fleet.expired_managed.add(snapshot_id)
+            if scenario.share_accounts:  # what earlier runs shared
+                snapshot.attributes["restore"] = list(scenario.share_accounts)
+            for region in scenario.copy_regions:  # an earlier run's copy, tagged as ours (D8)
+                copy_tags = [*tags, {"Key": "CopySourceRegion", "Value": REGION}]
+                _add_copy(region, source, snapshot, copy_tags, now - age)
+                fleet.copies += 1
+                if expired:
+                    fleet.expired_copies.add((region, snapshot_id))
     for number in range(scenario.unmanaged):
         source = sources[number % scenario.targets]
         snapshot_id = f"manual-{source.source_id}-{number}"
@@ -115,8 +133,13 @@ def build(scenario: Scenario, now: datetime) -> Fleet:
         _add_snapshot(rds, source, snapshot_id, tags, now - 4 * EXPIRED_AGE)
         fleet.manual_by_kind[source.kind] += 1
         fleet.unmanaged.add(snapshot_id)
+    for region in scenario.copy_regions:
+        for number, source in enumerate(sources[: scenario.unmanaged]):
+            foreign = _foreign_snapshot(region, source, now, number)
+            fleet.foreign_in_copy_regions.add((region, foreign))
+    fleet.before = set(rds.database_snapshots) | set(rds.cluster_snapshots)
     fleet.quota = scenario.snapshot_quota or scenario.quota
-    fleet.env = _ledger_and_topics(fleet.quota)
+    fleet.env = _ledger_and_topics(fleet.quota) | _disaster_recovery(scenario)
     return fleet
 
 
@@ -161,13 +184,54 @@ def _add_cluster(rds: RDSBackend, index: int) -> str:
 
 def _add_snapshot(
     rds: RDSBackend, source: Source, snapshot_id: str, tags: list[dict[str, str]], created: datetime
-) -> None:
+) -> Any:
     snapshot = (
         rds.create_db_cluster_snapshot(source.source_id, snapshot_id, tags=tags)
         if source.is_cluster
         else rds.create_db_snapshot(source.source_id, snapshot_id, tags=tags)
     )
     snapshot.created = created  # what moto reports as SnapshotCreateTime
+    return snapshot
+
+
+def _add_copy(
+    region: str, source: Source, original: Any, tags: list[dict[str, str]], created: datetime
+) -> None:
+    """A copy of `original` in `region` under the same id, made at `created`."""
+    rds = rds_backends[DEFAULT_ACCOUNT_ID][region]
+    copy = (
+        rds.copy_db_cluster_snapshot(original.arn, original.resource_id, tags=tags)
+        if source.is_cluster
+        else rds.copy_db_snapshot(original.arn, original.resource_id, tags=tags)
+    )
+    copy.created = created
+
+
+def _foreign_snapshot(region: str, source: Source, now: datetime, number: int) -> str:
+    """A snapshot that a deployment of the same name in `region` made there itself: our prefix
+    and ManagedBy tag, but no CopySourceRegion. Ours to leave alone, however old (D8). Made as a
+    copy of a home snapshot that is then deleted, since the database lives at home."""
+    home = rds_backends[DEFAULT_ACCOUNT_ID][REGION]
+    snapshot_id = f"{ownership_prefix(NAME)}{region}-own-{number}"
+    original = _add_snapshot(home, source, snapshot_id, [], now)
+    tags = [{"Key": "ManagedBy", "Value": NAME}, {"Key": "SourceId", "Value": source.source_id}]
+    _add_copy(region, source, original, tags, now - 4 * EXPIRED_AGE)
+    (home.delete_db_cluster_snapshot if source.is_cluster else home.delete_db_snapshot)(snapshot_id)
+    return snapshot_id
+
+
+def _disaster_recovery(scenario: Scenario) -> dict[str, str]:
+    """RSM_COPY_TO_REGIONS and RSM_SHARE_WITH_ACCOUNT_IDS (D6): copies kept by the home rule."""
+    env = {}
+    if scenario.copy_regions:
+        regions = [
+            {"region": region, "kms_key_arn": None, "retention_days": None, "share": False}
+            for region in scenario.copy_regions
+        ]
+        env["RSM_COPY_TO_REGIONS"] = json.dumps(regions)
+    if scenario.share_accounts:
+        env["RSM_SHARE_WITH_ACCOUNT_IDS"] = json.dumps(list(scenario.share_accounts))
+    return env
 
 
 def _snapshot_id(source_id: str, created: datetime, number: int) -> str:

@@ -43,6 +43,12 @@ class PhaseCalls:
     max_in_flight_mutations: int = 0
     max_sns_message_bytes: int = 0
     largest_sns_message: str = ""
+    # Calls made in another region than the home one (issue 10: copies, listings there), by
+    # `service:Operation@region`.
+    remote_by_op: Counter[str] = field(default_factory=Counter)
+    # ModifyDB[Cluster]SnapshotAttribute calls that add accounts (shares) or remove them.
+    shares: int = 0
+    unshares: int = 0
 
 
 class ApiProbe:
@@ -52,8 +58,9 @@ class ApiProbe:
     for real AWS's latency so the engine's bounded concurrency shows in wall time.
     """
 
-    def __init__(self, mutation_latency_s: float = 0.0) -> None:
+    def __init__(self, mutation_latency_s: float = 0.0, home_region: str = "us-east-1") -> None:
         self._latency = mutation_latency_s
+        self._home = home_region
         self._lock = threading.Lock()
         self._phase = PhaseCalls()
         self._in_flight = 0
@@ -67,6 +74,8 @@ class ApiProbe:
         events.register("after-call", self._after_call)
         events.register("after-call-error", self._after_call)
         events.register("before-parameter-build.sns.Publish", self._before_publish)
+        for operation in ("ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute"):
+            events.register(f"provide-client-params.rds.{operation}", self._attribute_change)
 
     def take(self) -> PhaseCalls:
         """The calls seen since the last take, and a clean slate for the next phase."""
@@ -80,10 +89,13 @@ class ApiProbe:
         _, service, operation = event_name.split(".")
         return f"{service}:{operation}"
 
-    def _before_call(self, event_name: str, **_: Any) -> None:
+    def _before_call(self, event_name: str, context: dict[str, Any], **_: Any) -> None:
         op = self._op(event_name)
+        region = context.get("client_region") or self._home
         with self._lock:
             self._phase.by_op[op] += 1
+            if region != self._home:
+                self._phase.remote_by_op[f"{op}@{region}"] += 1
             if op in MUTATIONS:
                 self._in_flight += 1
                 self._phase.max_in_flight_mutations = max(
@@ -102,6 +114,11 @@ class ApiProbe:
             self._phase.seconds_by_op[op] += elapsed
             if op in MUTATIONS:
                 self._in_flight -= 1
+
+    def _attribute_change(self, params: dict[str, Any], **_: Any) -> None:
+        with self._lock:
+            self._phase.shares += bool(params.get("ValuesToAdd"))
+            self._phase.unshares += bool(params.get("ValuesToRemove"))
 
     def _before_publish(self, params: dict[str, Any], **_: Any) -> None:
         message = str(params.get("Message", ""))

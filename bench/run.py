@@ -67,9 +67,11 @@ def cycle_figures(run: dict[str, Any]) -> dict[str, Any]:
     phases = run["phases"].values()
     by_op: Counter[str] = Counter()
     seconds: Counter[str] = Counter()
+    remote: Counter[str] = Counter()
     for phase in phases:
         by_op.update(phase["api_calls_by_op"])
         seconds.update(phase["api_seconds_by_op"])
+        remote.update(phase["remote_calls_by_op"])
     mems = [p["peak_mem_mb"] for p in phases if p["peak_mem_mb"] is not None]
     return {
         "api_calls": sum(p["api_calls"] for p in phases),
@@ -81,6 +83,9 @@ def cycle_figures(run: dict[str, Any]) -> dict[str, Any]:
         "max_state_payload_bytes": max(p["max_state_payload_bytes"] for p in phases),
         "max_sns_message_bytes": max(p["max_sns_message_bytes"] for p in phases),
         "max_in_flight_mutations": max(p["max_in_flight_mutations"] for p in phases),
+        "remote_calls_by_op": dict(sorted(remote.items())),
+        "share_calls": sum(p["share_calls"] for p in phases),
+        "unshare_calls": sum(p["unshare_calls"] for p in phases),
     }
 
 
@@ -103,6 +108,12 @@ def aggregate(figures: list[dict[str, Any]], traced: list[dict[str, Any]]) -> di
     line["api_seconds_by_op"] = {
         op: round(median([f["api_seconds_by_op"].get(op, 0.0) for f in figures]), 3) for op in ops
     }
+    remote = sorted({op for f in figures for op in f["remote_calls_by_op"]})
+    line["remote_calls_by_op"] = {
+        op: int(median([f["remote_calls_by_op"].get(op, 0) for f in figures])) for op in remote
+    }
+    for key in ("share_calls", "unshare_calls"):
+        line[key] = int(median([f[key] for f in figures]))
     return line
 
 

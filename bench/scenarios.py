@@ -6,6 +6,9 @@ from dataclasses import dataclass
 
 NAME = "rds-snapshot-manager"
 REGION = "us-east-1"
+# The disaster-recovery scenarios: one copy region, snapshots shared with one other account.
+COPY_REGION = "us-west-2"
+SHARE_ACCOUNT = "210987654321"
 INTERVAL_HOURS = 24
 RETENTION_DAYS = 7
 # Step Functions' state payload limit and SNS's message limit (both 256 KiB).
@@ -37,10 +40,18 @@ class Scenario:
     mutation_latency_s: float = 0.0
     # The run's quota input (RSM_MANUAL_SNAPSHOT_QUOTA), when the scenario tests the quota.
     snapshot_quota: int | None = None
+    # Disaster recovery (issue 10): copy each new snapshot to these regions, where the fixture
+    # holds a copy of every managed snapshot already; share each new one with these accounts.
+    copy_regions: tuple[str, ...] = ()
+    share_accounts: tuple[str, ...] = ()
 
     @property
     def unmanaged(self) -> int:
         return max(5, self.snapshots // 50) if self.snapshots else 0
+
+    @property
+    def disaster_recovery(self) -> bool:
+        return bool(self.copy_regions or self.share_accounts)
 
     @property
     def quota(self) -> int:
@@ -69,6 +80,38 @@ SCENARIOS = (
     # failed (SnapshotQuotaExceeded) without a create call, and Prune must still run.
     Scenario(
         "quota", targets=20, snapshots=100, not_due_share=0.25, memory_runs=0, snapshot_quota=85
+    ),
+    # Issue 10: mid and large with one copy region and sharing on. The new work may cost one copy
+    # call per new snapshot and region, one share call per new snapshot and one listing pass per
+    # destination region; nothing per existing snapshot (or existing copy).
+    Scenario(
+        "dr-small",
+        targets=20,
+        snapshots=100,
+        not_due_share=0.25,
+        memory_runs=0,
+        copy_regions=(COPY_REGION,),
+        share_accounts=(SHARE_ACCOUNT,),
+    ),
+    Scenario(
+        "dr-mid",
+        targets=200,
+        snapshots=4_000,
+        memory_runs=0,
+        copy_regions=(COPY_REGION,),
+        share_accounts=(SHARE_ACCOUNT,),
+    ),
+    Scenario(
+        "dr-large",
+        targets=1_000,
+        snapshots=20_000,
+        not_due_share=0.1,
+        # One run, not traced: each takes about 10 minutes under moto (181 polls: 5 copies in
+        # flight per destination); large's traced run measures the same engine and fleet.
+        runs=1,
+        memory_runs=0,
+        copy_regions=(COPY_REGION,),
+        share_accounts=(SHARE_ACCOUNT,),
     ),
     # Step Functions payloads at N=5,000: a full cycle, payloads measured between the states.
     Scenario("payload", targets=5_000, snapshots=0, runs=1, memory_runs=0, traced_runs_beside=True),

@@ -16,7 +16,7 @@ from moto import mock_aws
 
 from bench import budgets, fixtures, moto_rds, run
 from bench.probe import ApiProbe
-from bench.scenarios import BY_NAME, RETENTION_DAYS
+from bench.scenarios import BY_NAME, COPY_REGION, RETENTION_DAYS, SHARE_ACCOUNT
 
 
 def _rds_with_snapshots(count: int) -> None:
@@ -168,3 +168,106 @@ def test_bench_prints_a_line_per_phase_with_the_issue_keys_and_exits_0(
     }
     assert all(issue_keys <= line.keys() and line["budget_ok"] for line in lines)
     assert lines[-1]["peak_mem_mb"] > 0
+
+
+@mock_aws
+def test_moto_answers_a_copy_with_copying_and_the_probe_counts_its_region_and_shares() -> None:
+    moto_rds.install()
+    _rds_with_snapshots(1)
+    probe = ApiProbe()
+    probe.install()
+    home, away = boto3.client("rds"), boto3.client("rds", region_name=COPY_REGION)
+    source = home.describe_db_snapshots(DBSnapshotIdentifier="s-0")["DBSnapshots"][0]
+
+    copied = away.copy_db_snapshot(
+        SourceDBSnapshotIdentifier=source["DBSnapshotArn"],
+        TargetDBSnapshotIdentifier="s-0",
+        SourceRegion="us-east-1",
+    )
+    described = away.describe_db_snapshots(DBSnapshotIdentifier="s-0")["DBSnapshots"][0]
+    for change in ({"ValuesToAdd": [SHARE_ACCOUNT]}, {"ValuesToRemove": [SHARE_ACCOUNT]}):
+        home.modify_db_snapshot_attribute(
+            DBSnapshotIdentifier="s-0", AttributeName="restore", **change
+        )
+    calls = probe.take()
+
+    assert (copied["DBSnapshot"]["Status"], described["Status"]) == ("copying", "available")
+    assert calls.remote_by_op == {
+        f"rds:CopyDBSnapshot@{COPY_REGION}": 1,
+        f"rds:DescribeDBSnapshots@{COPY_REGION}": 1,
+    }
+    assert calls.by_op["rds:DescribeDBSnapshots"] == 2
+    assert (calls.shares, calls.unshares) == (1, 1)
+
+
+@mock_aws
+def test_dr_fixture_copies_every_managed_snapshot_and_plants_a_same_named_deployments_own(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MOTO_RDS_SNAPSHOT_LIMIT", "10000")
+    scenario = BY_NAME["dr-small"]
+
+    fleet = fixtures.build(scenario, datetime.now(UTC))
+    away = boto3.client("rds", region_name=COPY_REGION)
+    instance_copies = away.describe_db_snapshots(SnapshotType="manual")["DBSnapshots"]
+    cluster_copies = away.describe_db_cluster_snapshots(SnapshotType="manual")["DBClusterSnapshots"]
+    tagged = [
+        s
+        for s in instance_copies + cluster_copies
+        if {"Key": "CopySourceRegion", "Value": "us-east-1"} in s["TagList"]
+    ]
+
+    assert fleet.copies == len(tagged) == scenario.snapshots
+    assert len(fleet.expired_copies) == len(fleet.expired_managed) == 20
+    assert len(instance_copies) + len(cluster_copies) == scenario.snapshots + scenario.unmanaged
+    assert len(fleet.foreign_in_copy_regions) == scenario.unmanaged
+    assert json.loads(fleet.env["RSM_SHARE_WITH_ACCOUNT_IDS"]) == [SHARE_ACCOUNT]
+    assert json.loads(fleet.env["RSM_COPY_TO_REGIONS"])[0]["region"] == COPY_REGION
+
+
+def test_dr_budgets_fail_on_a_copy_call_per_existing_snapshot() -> None:
+    scenario = BY_NAME["dr-mid"]
+    line = {
+        "created": 200,
+        "deleted": 2_000,
+        "check_polls": 2,
+        "api_calls": 3_000,
+        "share_calls": 200,
+        "unshare_calls": 1_000,
+        "api_calls_by_op": {"rds:CopyDBSnapshot": 4_000},
+        "remote_calls_by_op": {f"rds:DescribeDBSnapshots@{COPY_REGION}": 4_000},
+    }
+
+    checks = {b.name: b.ok for b in budgets.disaster_recovery(scenario, line)}
+
+    assert checks == {
+        "copy_calls_per_new_snapshot_and_region": False,
+        "share_calls_per_new_snapshot": True,
+        "unshare_calls_per_deleted_snapshot": True,
+        "attribute_reads_per_deleted_snapshot": True,
+        f"one_listing_pass_in_{COPY_REGION}": False,
+        "cycle_api_calls": True,
+    }
+
+
+def test_one_dr_small_run_copies_shares_and_prunes_within_the_issue_10_budgets(
+    tmp_path: Path,
+) -> None:
+    scenario = BY_NAME["dr-small"]
+
+    result = run.run_child(scenario, 1, False, tmp_path)
+    line = run.cycle_figures(result) | {
+        "created": result["results"]["create"]["created"],
+        "deleted": result["results"]["prune"]["deleted"],
+        "check_polls": result["results"]["polls"],
+    }
+
+    assert result["problems"] == []
+    assert line["created"] == 15
+    assert (
+        line["api_calls_by_op"]["rds:CopyDBSnapshot"]
+        + line["api_calls_by_op"].get("rds:CopyDBClusterSnapshot", 0)
+        == line["created"]
+    )
+    assert line["share_calls"] == line["created"]
+    assert all(b.ok for b in budgets.disaster_recovery(scenario, line)), line

@@ -28,6 +28,8 @@ import botocore.exceptions
 
 ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://127.0.0.1:4566")
 REGION = "us-east-1"
+# The disaster-recovery region of the tests: LocalStack serves every region on one endpoint.
+COPY_REGION = "us-west-2"
 T = TypeVar("T")
 
 REPO = Path(__file__).resolve().parents[2]
@@ -311,8 +313,14 @@ class Databases:
     account: Account = DEFAULT_ACCOUNT
 
     def add_instance(
-        self, identifier: str, tags: dict[str, str] | None = None, *, exist_ok: bool = False
+        self,
+        identifier: str,
+        tags: dict[str, str] | None = None,
+        *,
+        exist_ok: bool = False,
+        encrypted: bool = False,
     ) -> str:
+        """``encrypted``: with the region's AWS managed key ``aws/rds``, as RDS does by default."""
         rds = self.account.client("rds")
         if not (exist_ok and _exists(rds.describe_db_instances, DBInstanceIdentifier=identifier)):
             rds.create_db_instance(
@@ -322,12 +330,15 @@ class Databases:
                 MasterUsername="admin1",
                 MasterUserPassword="password-1",
                 AllocatedStorage=20,
+                StorageEncrypted=encrypted,
                 Tags=[{"Key": key, "Value": value} for key, value in (tags or {}).items()],
             )
         self.instances.append(identifier)
         return identifier
 
-    def add_cluster(self, identifier: str, *, exist_ok: bool = False) -> str:
+    def add_cluster(
+        self, identifier: str, *, exist_ok: bool = False, encrypted: bool = False
+    ) -> str:
         rds = self.account.client("rds")
         if not (exist_ok and _exists(rds.describe_db_clusters, DBClusterIdentifier=identifier)):
             rds.create_db_cluster(
@@ -335,6 +346,7 @@ class Databases:
                 Engine="aurora-postgresql",
                 MasterUsername="admin1",
                 MasterUserPassword="password-1",
+                StorageEncrypted=encrypted,
             )
         self.clusters.append(identifier)
         return identifier

@@ -6,7 +6,8 @@ manual snapshot is `creating` until that many seconds after its creation time, a
 describe after that reports it `available`. 0 (the default) keeps moto's behaviour.
 
 The wrappers sit on moto's RDS backend class, so every caller of the backend sees the same
-lifecycle; automated snapshots and copies are left as moto makes them.
+lifecycle; automated snapshots are left as moto makes them. Copies (``snapshot_copies``) are
+``copying`` for the same time, then ``available``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from moto.rds.models import RDSBackend
 CREATE_SECONDS_VARIABLE = "RDS_SNAPSHOT_CREATE_SECONDS"
 _CREATES = ("create_db_snapshot", "create_db_cluster_snapshot")
 _DESCRIBES = ("describe_db_snapshots", "describe_db_cluster_snapshots")
+COPYING = "copying"
+# The statuses a snapshot leaves for `available` once its time is up.
+_IN_PROGRESS = ("creating", COPYING)
 
 Method = Callable[..., Any]
 
@@ -51,29 +55,37 @@ def _starts_creating(create: Method) -> Method:
     return create_creating
 
 
-def _becomes_available_after(duration: timedelta) -> Callable[[Method], Method]:
-    def wrap(describe: Method) -> Method:
-        @functools.wraps(describe)
-        def describe_promoting_due(self: RDSBackend, *args: Any, **kwargs: Any) -> Any:
-            snapshots = describe(self, *args, **kwargs)
-            finished_before = utcnow() - duration
-            for snapshot in snapshots:
-                if snapshot.status == "creating" and snapshot.created <= finished_before:
-                    snapshot.status = "available"
-            return snapshots
+def installed() -> bool:
+    """Whether new snapshots and copies take time (``RDS_SNAPSHOT_CREATE_SECONDS`` > 0)."""
+    return getattr(RDSBackend, "snapshot_create_seconds", None) is not None
 
-        return describe_promoting_due
 
-    return wrap
+def settle(snapshot: Any) -> None:
+    """A ``creating`` or ``copying`` snapshot whose time is up becomes ``available``."""
+    seconds = getattr(RDSBackend, "snapshot_create_seconds", None)
+    if seconds is None or snapshot.status not in _IN_PROGRESS:
+        return
+    if snapshot.created <= utcnow() - timedelta(seconds=seconds):
+        snapshot.status = "available"
+
+
+def _settles(describe: Method) -> Method:
+    @functools.wraps(describe)
+    def describe_settling(self: RDSBackend, *args: Any, **kwargs: Any) -> Any:
+        snapshots = describe(self, *args, **kwargs)
+        for snapshot in snapshots:
+            settle(snapshot)
+        return snapshots
+
+    return describe_settling
 
 
 def install(seconds: float) -> None:
     """Wraps the backend's snapshot creates and describes once per process; 0 changes nothing."""
-    if seconds == 0 or getattr(RDSBackend, "snapshot_create_seconds", None) is not None:
+    if seconds == 0 or installed():
         return
-    promote = _becomes_available_after(timedelta(seconds=seconds))
     for name in _CREATES:
         setattr(RDSBackend, name, _starts_creating(getattr(RDSBackend, name)))
     for name in _DESCRIBES:
-        setattr(RDSBackend, name, promote(getattr(RDSBackend, name)))
+        setattr(RDSBackend, name, _settles(getattr(RDSBackend, name)))
     RDSBackend.snapshot_create_seconds = seconds  # type: ignore[attr-defined]
