@@ -20,6 +20,7 @@ from rds_snapshot_manager.domain.model import (
     TargetOutcome,
     parse_utc,
 )
+from rds_snapshot_manager.domain.restore import Problem, RestoreTestConfig, TempDb
 from rds_snapshot_manager.iterables import chunked
 
 if TYPE_CHECKING:
@@ -36,6 +37,10 @@ INVALID_STATE = frozenset(
 )
 SNAPSHOT_NOT_FOUND = frozenset({"DBSnapshotNotFound", "DBSnapshotNotFoundFault",
                                 "DBClusterSnapshotNotFoundFault"})  # fmt: skip
+DB_ALREADY_EXISTS = frozenset({"DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault",
+                               "DBClusterAlreadyExistsFault"})  # fmt: skip
+DB_NOT_FOUND = frozenset({"DBInstanceNotFound", "DBInstanceNotFoundFault",
+                          "DBClusterNotFoundFault"})  # fmt: skip
 QUOTA_EXCEEDED = frozenset({"SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"})
 TAG_MANAGED_BY = "ManagedBy"
 TAG_RUN_ID = "RunId"
@@ -95,6 +100,7 @@ class RdsAdapter:
                 status=item.get("DBInstanceStatus", ""),
                 tags=tuple(sorted(_tags(item.get("TagList")).items())),
                 cluster_id=item.get("DBClusterIdentifier") or None,
+                created_at=_utc(item.get("InstanceCreateTime")),
             )
             for page in pages
             for item in page.get("DBInstances", [])
@@ -107,6 +113,7 @@ class RdsAdapter:
                 ref=SourceRef(SourceType.CLUSTER, item["DBClusterIdentifier"]),
                 status=item.get("Status", ""),
                 tags=tuple(sorted(_tags(item.get("TagList")).items())),
+                created_at=_utc(item.get("ClusterCreateTime")),
             )
             for page in pages
             for item in page.get("DBClusters", [])
@@ -150,6 +157,7 @@ class RdsAdapter:
             managed_by=tags.get(TAG_MANAGED_BY),
             run_id=tags.get(TAG_RUN_ID),
             run_started_at=_tag_time(tags.get(TAG_RUN_STARTED_AT)),
+            engine=item.get("Engine", ""),
         )
 
     def quota(self) -> Quota | None:
@@ -222,3 +230,122 @@ class RdsAdapter:
                 snapshot.snapshot_id, snapshot.source, False, code, error_message(error)
             )
         return Deletion(snapshot.snapshot_id, snapshot.source, True)
+
+    # -- restore tests (domain/restore.py) -------------------------------------------------------
+    def db_statuses(self, source_type: SourceType, ids: Sequence[str]) -> dict[str, str]:
+        """Status by id of the given instances or clusters only (Filters on the ids, 100 per
+        call); an id RDS does not list is absent."""
+        if source_type is SourceType.INSTANCE:
+            operation, key, filter_name = "describe_db_instances", "DBInstances", "db-instance-id"
+            id_field, status_field = "DBInstanceIdentifier", "DBInstanceStatus"
+        else:
+            operation, key, filter_name = "describe_db_clusters", "DBClusters", "db-cluster-id"
+            id_field, status_field = "DBClusterIdentifier", "Status"
+        statuses: dict[str, str] = {}
+        for chunk in chunked(ids, IDS_PER_CALL):
+            pages = self._client.get_paginator(operation).paginate(  # type: ignore[call-overload]
+                PaginationConfig=PAGE, Filters=[{"Name": filter_name, "Values": chunk}]
+            )
+            for page in pages:
+                statuses.update(
+                    {str(item[id_field]): str(item.get(status_field, "")) for item in page[key]}
+                )
+        return statuses
+
+    def cluster_snapshot_engine(self, snapshot_id: str) -> str:
+        """The engine of a cluster snapshot, which RestoreDBClusterFromSnapshot requires."""
+        items = self._client.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)[
+            "DBClusterSnapshots"
+        ]
+        return str(items[0].get("Engine", "")) if items else ""
+
+    def restore(
+        self,
+        snapshot: Snapshot,
+        temp: TempDb,
+        config: RestoreTestConfig,
+        tags: Mapping[str, str],
+    ) -> Problem | None:
+        """Starts restoring `snapshot` into the temporary database, tagged in the same call; None
+        when started (or when a retry finds it already started: AlreadyExists)."""
+        tag_list: list[TagTypeDef] = [{"Key": key, "Value": value} for key, value in tags.items()]
+        network: dict[str, Any] = {"VpcSecurityGroupIds": list(config.vpc_security_group_ids)}
+        if config.db_subnet_group_name:
+            network["DBSubnetGroupName"] = config.db_subnet_group_name
+        try:
+            if temp.source_type is SourceType.INSTANCE:
+                self._client.restore_db_instance_from_db_snapshot(
+                    DBInstanceIdentifier=temp.db_id,
+                    DBSnapshotIdentifier=snapshot.snapshot_id,
+                    DBInstanceClass=config.instance_class,
+                    MultiAZ=False,
+                    PubliclyAccessible=False,
+                    DeletionProtection=False,
+                    Tags=tag_list,
+                    **network,
+                )
+                return None
+            if not snapshot.engine.startswith("aurora"):
+                # A Multi-AZ DB cluster (not Aurora) gets its instances from the restore itself.
+                network["DBClusterInstanceClass"] = config.instance_class
+            self._client.restore_db_cluster_from_snapshot(
+                DBClusterIdentifier=temp.db_id,
+                SnapshotIdentifier=snapshot.snapshot_id,
+                Engine=snapshot.engine,
+                DeletionProtection=False,
+                Tags=tag_list,
+                **network,
+            )
+        except ClientError as error:
+            if error_code(error) not in DB_ALREADY_EXISTS:
+                return Problem(error_code(error), error_message(error))
+        return self.add_writer(snapshot, temp, config, tags) if temp.writer_id else None
+
+    def add_writer(
+        self,
+        snapshot: Snapshot,
+        temp: TempDb,
+        config: RestoreTestConfig,
+        tags: Mapping[str, str],
+    ) -> Problem | None:
+        """An Aurora cluster restored from a snapshot has no instance: its one writer is created
+        in the cluster (RDS accepts it while the cluster is still being created)."""
+        tag_list: list[TagTypeDef] = [{"Key": key, "Value": value} for key, value in tags.items()]
+        try:
+            self._client.create_db_instance(
+                DBInstanceIdentifier=temp.writer_id,
+                DBClusterIdentifier=temp.db_id,
+                Engine=snapshot.engine,
+                DBInstanceClass=config.instance_class,
+                PubliclyAccessible=False,
+                Tags=tag_list,
+            )
+        except ClientError as error:
+            if error_code(error) not in DB_ALREADY_EXISTS:
+                return Problem(error_code(error), error_message(error))
+        return None
+
+    def delete_temp_db(self, temp: TempDb) -> Problem | None:
+        """Deletes a temporary database without a final snapshot and with its automated backups;
+        a cluster's writer first (RDS deletes a cluster only once its instances are deleting).
+        Gone already (a retry, or Check deleted it) is success."""
+        try:
+            if temp.source_type is SourceType.INSTANCE or temp.writer_id:
+                self._client.delete_db_instance(
+                    DBInstanceIdentifier=temp.writer_id or temp.db_id,
+                    SkipFinalSnapshot=True,
+                    DeleteAutomatedBackups=True,
+                )
+        except ClientError as error:
+            if error_code(error) not in DB_NOT_FOUND:
+                return Problem(error_code(error), error_message(error))
+        if temp.source_type is SourceType.INSTANCE:
+            return None
+        try:
+            self._client.delete_db_cluster(
+                DBClusterIdentifier=temp.db_id, SkipFinalSnapshot=True, DeleteAutomatedBackups=True
+            )
+        except ClientError as error:
+            if error_code(error) not in DB_NOT_FOUND:
+                return Problem(error_code(error), error_message(error))
+        return None

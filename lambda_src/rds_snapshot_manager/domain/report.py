@@ -29,6 +29,7 @@ class RunSummary:
     deletions: Sequence[Deletion]
     error: Mapping[str, Any] | None = None
     skipped_reason: str = ""  # set when another run held the lease (D5)
+    restore_tests: Sequence[Mapping[str, Any]] | None = None  # a restore-test run's (D9)
 
 
 def run_status(summary: RunSummary) -> str:
@@ -46,6 +47,8 @@ def run_status(summary: RunSummary) -> str:
         if o.outcome is Outcome.CREATED and o.status not in ("available", DRY_RUN_STATUS)
     ]
     if failed or unfinished or any(not d.deleted for d in summary.deletions):
+        return "PARTIAL"
+    if any(not restore_test_passed(test) for test in summary.restore_tests or ()):
         return "PARTIAL"
     return "OK"
 
@@ -87,11 +90,19 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
         ],
     }
     report["counts"] = {name: len(report[name]) for name in LISTS}
+    if summary.restore_tests is not None:
+        report["restore_tests"] = list(summary.restore_tests)
     if summary.error:
         report["error"] = dict(summary.error)
     elif summary.skipped_reason:
         report["reason"] = summary.skipped_reason
     return report
+
+
+def restore_test_passed(test: Mapping[str, Any]) -> bool:
+    """A restore test passes when it restored and its temporary database was deleted; a failed,
+    timed-out or unfinished one, or one whose database is left, is a failure (D9)."""
+    return test.get("status") == "restored" and bool(test.get("deleted"))
 
 
 def _type(outcome: TargetOutcome) -> str | None:
@@ -162,6 +173,16 @@ def email_text(report: Mapping[str, Any]) -> str:
         "failed": "{source_id}: {error_code}: {message}",
         "delete_failed": "{snapshot_id} of {source_id}: {error_code}: {message}",
     }
+    tests = report.get("restore_tests") or []
+    if tests:
+        lines += ["", "Restore tests:"]
+        lines += [
+            f"  - {t['source_id']} from {t['snapshot_id'] or '-'}: {t['status']}"
+            + (f" in {t['restore_seconds']:g} s" if "restore_seconds" in t else "")
+            + ("" if t["deleted"] else " (temporary database NOT deleted)")
+            + (f" [{t['error_code']}: {t['message']}]" if t.get("error_code") else "")
+            for t in tests
+        ]
     for name in LISTS:
         if report[name]:
             lines += ["", f"{name.replace('_', ' ').capitalize()}:"]

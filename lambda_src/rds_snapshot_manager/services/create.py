@@ -117,17 +117,8 @@ class CreateService:
                 holder=lease.holder, lease_until=lease.until,
             )  # fmt: skip
             return CreateResult([], ctx.dry_run, 0)
-        listed, file_failures = self._listed_ids(ctx)
-        resolution = resolve_targets(
-            TargetRequest(
-                instance_ids=settings.db_instance_identifiers,
-                cluster_ids=settings.db_cluster_identifiers,
-                listed_ids=tuple(listed),
-                selection_tags=settings.selection_tags,
-            ),
-            self._rds.instances(),
-            self._rds.clusters(),
-        )
+        listed, file_failures = self._listed_ids()
+        resolution = self.resolve(listed)
         outcomes = file_failures + resolution.failed
         # Prune needs every kind listed; without it, only the kinds of this run's targets.
         plan_prune = settings.delete_old_snapshots
@@ -174,7 +165,24 @@ class CreateService:
             if member.cluster in by_ref
         ]
 
-    def _listed_ids(self, ctx: RunContext) -> tuple[list[str], list[TargetOutcome]]:
+    def resolve(self, listed: list[str] | None = None) -> Resolution:
+        """The deployment's targets: its lists, its selection tags and its list file (`listed`:
+        the file's ids when already read). Restore tests choose among them too."""
+        settings = self._settings
+        if listed is None:
+            listed = self._listed_ids()[0]
+        return resolve_targets(
+            TargetRequest(
+                instance_ids=settings.db_instance_identifiers,
+                cluster_ids=settings.db_cluster_identifiers,
+                listed_ids=tuple(listed),
+                selection_tags=settings.selection_tags,
+            ),
+            self._rds.instances(),
+            self._rds.clusters(),
+        )
+
+    def _listed_ids(self) -> tuple[list[str], list[TargetOutcome]]:
         if self._targets_file is None:
             return [], []
         try:

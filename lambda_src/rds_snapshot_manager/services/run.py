@@ -24,6 +24,7 @@ class RunContext:
     dry_run: bool
     quota_override: int | None = None
     error: Mapping[str, Any] | None = None
+    restore_test: bool = False  # a restore-test run (D10): it creates and prunes no snapshots
 
     @classmethod
     def from_event(
@@ -45,10 +46,11 @@ class RunContext:
         started_at = _parse_time(event.get("started_at"), now)
         try:
             dry_run_requested, quota = _run_options(event.get("input"))
+            restore_test = _restore_test(event.get("input"), settings)
         except BadEventError:
             if strict_input:
                 raise
-            dry_run_requested, quota = False, None
+            dry_run_requested, quota, restore_test = False, None, False
         error = event.get("error")
         return cls(
             run_id=run_id,
@@ -57,12 +59,13 @@ class RunContext:
             dry_run=settings.dry_run or dry_run_requested,
             quota_override=quota,
             error=error if isinstance(error, Mapping) else None,
+            restore_test=restore_test,
         )
 
 
 # The execution input's only keys (common design decision D5); the module's schedule sends
 # {"dry_run": false}.
-RUN_OPTIONS = ("dry_run", "manual_snapshot_quota")
+RUN_OPTIONS = ("dry_run", "manual_snapshot_quota", "restore_test")
 _SHOWN = 80  # characters of a rejected key or value the error shows
 
 
@@ -92,6 +95,22 @@ def _run_options(run_input: object) -> tuple[bool, int | None]:
             f"input.manual_snapshot_quota must be a whole number >= 1; got {_shown(quota)}"
         )
     return dry_run, quota
+
+
+def _restore_test(run_input: object, settings: Settings) -> bool:
+    """`input.restore_test: true` makes the execution a restore-test run (the module's second
+    schedule sends it); refused when the deployment has no restore tests configured."""
+    value = run_input.get("restore_test", False) if isinstance(run_input, Mapping) else False
+    if not isinstance(value, bool):
+        raise BadEventError(
+            f"input.restore_test must be true or false (a JSON boolean); got {_shown(value)}"
+        )
+    if value and settings.restore_test is None:
+        raise BadEventError(
+            "input.restore_test is true, but this deployment has no restore tests configured "
+            "(module input restore_test, RSM_RESTORE_TEST)"
+        )
+    return value
 
 
 def _shown(value: object) -> str:
