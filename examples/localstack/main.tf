@@ -65,5 +65,6 @@ module "rds_snapshot_manager" {
   role_path                 = var.role_path
   role_permissions_boundary = var.role_permissions_boundary
   kms_key_arn               = var.kms_key_arn
+  restore_test              = var.restore_test
   allowed_account_ids       = var.allowed_account_ids
 }

@@ -40,7 +40,7 @@ resource "aws_lambda_function" "this" {
   lifecycle {
     precondition {
       condition     = local.target_env_bytes <= local.target_env_max_bytes
-      error_message = "db_instance_identifiers, db_cluster_identifiers and selection_tags take ${local.target_env_bytes} bytes as JSON, more than the ${local.target_env_max_bytes} that fit in the Lambda environment (4 KB in all). Select large fleets with selection_tags or list them in a file given by targets_s3_object."
+      error_message = "db_instance_identifiers, db_cluster_identifiers, selection_tags and restore_test take ${local.target_env_bytes} bytes as JSON, more than the ${local.target_env_max_bytes} that fit in the Lambda environment (4 KB in all). Select large fleets with selection_tags or list them in a file given by targets_s3_object."
     }
   }
 

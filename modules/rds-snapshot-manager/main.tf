@@ -11,17 +11,34 @@ locals {
   # functions create, tag and delete only snapshots whose identifier starts with it.
   snapshot_id_prefix = "rsm-${substr(sha256(var.name), 0, 8)}-"
 
-  # One entry per Lambda function; Prune exists only when deletion is switched on.
+  # One entry per Lambda function; Prune exists only when deletion is switched on, or when restore
+  # tests are (it sweeps their leftover temporary databases).
   functions = merge(
     {
       create = { handler = "create_handler", description = "Creates the due RDS snapshots of a run." }
       check  = { handler = "check_handler", description = "Reports whether a run's new snapshots are available." }
       notify = { handler = "notify_handler", description = "Publishes a run's report to SNS." }
     },
-    var.delete_old_snapshots ? {
+    var.delete_old_snapshots || local.restore_tests ? {
       prune = { handler = "prune_handler", description = "Deletes expired snapshots managed by this deployment." }
     } : {}
   )
+
+  # Restore tests (variables.tf "Restore tests"; docs/OPERATIONS.md): temporary databases are named
+  # `<snapshot_id_prefix>rt-...` (D8), so IAM can confine restores and deletes to them.
+  restore_tests     = var.restore_test != null
+  restore_rule_name = "${var.name}-restore-test"
+  temp_db_prefix    = "${local.snapshot_id_prefix}rt-"
+  restore_test_env = local.restore_tests ? jsonencode({
+    db_instance_identifiers = var.restore_test.db_instance_identifiers
+    db_cluster_identifiers  = var.restore_test.db_cluster_identifiers
+    sample_size             = var.restore_test.sample_size
+    instance_class          = var.restore_test.instance_class
+    db_subnet_group_name    = var.restore_test.db_subnet_group_name
+    vpc_security_group_ids  = var.restore_test.vpc_security_group_ids
+    timeout_minutes         = var.restore_test.timeout_minutes
+    leftover_max_age_hours  = var.restore_test.leftover_max_age_hours
+  }) : ""
 
   lambda_package = "${path.module}/lambda/rds_snapshot_manager.zip"
 
@@ -37,7 +54,7 @@ locals {
 
   # Lambda caps all environment variables of a function at 4 KB; the other variables take at most
   # about 1 KB (topic ARNs, table name, numbers), so the target lists get the rest.
-  target_env_bytes     = length(jsonencode(var.db_instance_identifiers)) + length(jsonencode(var.db_cluster_identifiers)) + length(jsonencode(var.selection_tags))
+  target_env_bytes     = length(jsonencode(var.db_instance_identifiers)) + length(jsonencode(var.db_cluster_identifiers)) + length(jsonencode(var.selection_tags)) + length(local.restore_test_env)
   target_env_max_bytes = 3072
 
   lambda_environment = {
@@ -60,6 +77,7 @@ locals {
     RSM_WAIT_TIMEOUT_SECONDS    = tostring(var.wait_timeout_minutes * 60)
     RSM_MANUAL_SNAPSHOT_QUOTA   = tostring(var.manual_snapshot_quota)
     RSM_MAX_CONCURRENCY         = tostring(var.api_concurrency)
+    RSM_RESTORE_TEST            = local.restore_test_env
   }
 
   # The Check loop stops itself after wait_timeout_minutes; the execution timeout adds an hour for

@@ -60,3 +60,8 @@ output "snapshot_identifier_prefix" {
   description = "Prefix of the identifier of every snapshot this deployment creates (rsm- and 8 hex characters of sha256(name)); only snapshots with this prefix and the tag ManagedBy = name are ever deleted."
   value       = local.snapshot_id_prefix
 }
+
+output "restore_test_rule_arn" {
+  description = "ARN of the EventBridge rule that starts restore-test runs; null when restore_test is off."
+  value       = try(aws_cloudwatch_event_rule.restore_test[0].arn, null)
+}
