@@ -430,9 +430,10 @@ data "aws_iam_policy_document" "restore_cleanup" {
       values   = [var.name]
     }
     condition {
-      test     = "Null"
+      # Present and not empty (StringLike on a missing tag is false).
+      test     = "StringLike"
       variable = "aws:ResourceTag/RestoreTestOf"
-      values   = ["false"]
+      values   = ["?*"]
     }
   }
 }

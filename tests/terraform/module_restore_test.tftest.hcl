@@ -123,7 +123,7 @@ run "restores_and_deletes_only_temporary_databases" {
       for statement in data.aws_iam_policy_document.restore_cleanup[0].statement :
       statement.sid != "DeleteOnlyTemporaryDatabases" || (
         statement.resources == toset(["arn:aws:rds:eu-west-1:123456789012:db:${local.temp_db_prefix}*", "arn:aws:rds:eu-west-1:123456789012:cluster:${local.temp_db_prefix}*"]) &&
-        toset([for condition in statement.condition : "${condition.test} ${condition.variable} ${join(",", condition.values)}"]) == toset(["StringEquals aws:ResourceTag/ManagedBy rsm-test", "Null aws:ResourceTag/RestoreTestOf false"])
+        toset([for condition in statement.condition : "${condition.test} ${condition.variable} ${join(",", condition.values)}"]) == toset(["StringEquals aws:ResourceTag/ManagedBy rsm-test", "StringLike aws:ResourceTag/RestoreTestOf ?*"])
       )
     ])
     error_message = "Deletes must require the prefix and rt-, ManagedBy = name and a RestoreTestOf tag."

@@ -117,6 +117,17 @@ CONFIGURATIONS = (
         needs=("role_path", "role_permissions_boundary"),
     ),
     Configuration(
+        "restore_test",
+        "restore tests on (issue 11), with deletion off: Prune only sweeps",
+        {
+            "db_instance_identifiers": ["orders-db"],
+            "db_cluster_identifiers": ["orders-aurora"],
+            "delete_old_snapshots": False,
+            "restore_test": {"db_subnet_group_name": "restore-tests"},
+        },
+        needs=("restore_test",),
+    ),
+    Configuration(
         "disaster_recovery",
         "cross-region copies and sharing (disaster-recovery issue)",
         {
