@@ -14,6 +14,7 @@ from rds_snapshot_manager.domain.model import parse_utc
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_kms import KMSClient
     from mypy_boto3_rds import RDSClient
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_sns import SNSClient
@@ -40,7 +41,8 @@ def _default_session() -> boto3.session.Session:
 class Clients:
     """One client per service, created on first use and reused for the life of the container.
 
-    Tests pass ready-made clients (moto, Stubber, fault-injecting) as keyword arguments.
+    Tests pass ready-made clients (moto, Stubber, fault-injecting) as keyword arguments; a client
+    of another region under `<service>@<region>` (`Clients(**{"rds@eu-west-1": client})`).
     """
 
     def __init__(self, max_concurrency: int = 8, **clients: Any) -> None:
@@ -52,12 +54,25 @@ class Clients:
         self._clients: dict[str, Any] = dict(clients)
         self._lock = threading.Lock()
 
-    def _get(self, service: str) -> Any:
+    def _get(self, service: str, region: str | None = None) -> Any:
+        key = f"{service}@{region}" if region else service
         with self._lock:
-            if service not in self._clients:
+            if key not in self._clients:
                 session = _default_session()
-                self._clients[service] = session.client(service, config=self._config)  # type: ignore[call-overload]
-            return self._clients[service]
+                where = {"region_name": region} if region else {}
+                self._clients[key] = session.client(  # type: ignore[call-overload]
+                    service, config=self._config, **where
+                )
+            return self._clients[key]
+
+    def rds_in(self, region: str) -> RDSClient:
+        """An RDS client of another region (cross-region copies are made by the destination)."""
+        client: RDSClient = self._get("rds", region)
+        return client
+
+    def kms_in(self, region: str) -> KMSClient:
+        client: KMSClient = self._get("kms", region)
+        return client
 
     @property
     def rds(self) -> RDSClient:

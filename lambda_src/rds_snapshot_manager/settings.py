@@ -5,13 +5,24 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from rds_snapshot_manager.domain.restore import RestoreTestConfig
+from rds_snapshot_manager.domain.work import (
+    MAX_COPY_REGIONS,
+    MAX_SHARE_ACCOUNTS,
+    CopyRegion,
+    DrPolicy,
+)
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+ACCOUNT_ID = re.compile(r"^\d{12}$")
+# A KMS key by ARN (not an alias): arn:<partition>:kms:<region>:<account>:key/<id>
+KMS_KEY_ARN = re.compile(r"^arn:aws[a-z-]*:kms:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:key/[A-Za-z0-9-]+$")
 
 
 class SettingsError(ValueError):
@@ -40,6 +51,32 @@ class Settings:
     manual_snapshot_quota: int = 100
     max_concurrency: int = 8
     restore_test: RestoreTestConfig | None = None  # RSM_RESTORE_TEST; None = restore tests off
+    # Disaster recovery (D6): cross-region copies, cross-account sharing.
+    copy_to_regions: tuple[CopyRegion, ...] = ()
+    share_with_account_ids: tuple[str, ...] = ()
+    share_kms_key_arn: str = ""
+
+    @property
+    def home_region(self) -> str:
+        """The deployment's region, from its report topic's ARN (arn:aws:sns:<region>:...)."""
+        return _arn_part(self.report_topic_arn, 3)
+
+    @property
+    def account_id(self) -> str:
+        return _arn_part(self.report_topic_arn, 4)
+
+    @property
+    def partition(self) -> str:
+        return _arn_part(self.report_topic_arn, 1) or "aws"
+
+    @property
+    def dr_policy(self) -> DrPolicy:
+        return DrPolicy(
+            self.home_region,
+            self.copy_to_regions,
+            self.share_with_account_ids,
+            self.share_kms_key_arn,
+        )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -53,10 +90,13 @@ class Settings:
                 f"empty; got bucket={bucket!r}, key={key!r}."
             )
         wait_timeout_seconds = reader.number_from("RSM_WAIT_TIMEOUT_SECONDS", 7200, 60, 86400)
+        report_topic_arn = reader.required("RSM_REPORT_TOPIC_ARN")
+        home_region = _arn_part(report_topic_arn, 3)
+        accounts = _share_accounts(reader, _arn_part(report_topic_arn, 4))
         return cls(
             name=reader.required("RSM_NAME"),
             ledger_table=reader.required("RSM_LEDGER_TABLE"),
-            report_topic_arn=reader.required("RSM_REPORT_TOPIC_ARN"),
+            report_topic_arn=report_topic_arn,
             failure_topic_arn=reader.required("RSM_FAILURE_TOPIC_ARN"),
             db_instance_identifiers=reader.string_list("RSM_DB_INSTANCE_IDENTIFIERS"),
             db_cluster_identifiers=reader.string_list("RSM_DB_CLUSTER_IDENTIFIERS"),
@@ -75,6 +115,9 @@ class Settings:
             wait_timeout_seconds=wait_timeout_seconds,
             manual_snapshot_quota=reader.whole_number("RSM_MANUAL_SNAPSHOT_QUOTA", 100, 1, 100_000),
             max_concurrency=reader.whole_number("RSM_MAX_CONCURRENCY", 8, 1, 32),
+            copy_to_regions=_copy_regions(reader, home_region, accounts),
+            share_with_account_ids=accounts,
+            share_kms_key_arn=_share_key(reader, home_region),
             restore_test=_restore_test(reader, wait_timeout_seconds),
         )
 
@@ -165,6 +208,91 @@ def _restore_test(reader: _Reader, wait_timeout_seconds: float) -> RestoreTestCo
     )
 
 
+def _arn_part(arn: str, index: int) -> str:
+    parts = arn.split(":")
+    return parts[index] if len(parts) > index else ""
+
+
+# Disaster recovery (D6), checked as the module's validations check them, plus what only the
+# engine knows (its own account, from the topic ARN).
+def _share_accounts(reader: _Reader, own_account: str) -> tuple[str, ...]:
+    accounts = reader.string_list("RSM_SHARE_WITH_ACCOUNT_IDS")
+    bad = [a for a in accounts if not ACCOUNT_ID.match(a)]
+    if bad or len(accounts) > MAX_SHARE_ACCOUNTS or len(set(accounts)) != len(accounts):
+        raise SettingsError(
+            f"RSM_SHARE_WITH_ACCOUNT_IDS must list at most {MAX_SHARE_ACCOUNTS} distinct 12-digit "
+            f"account ids (never 'all': snapshots are never made public); got {bad or accounts}."
+        )
+    if own_account in accounts:
+        raise SettingsError(
+            f"RSM_SHARE_WITH_ACCOUNT_IDS must not list the deployment's own account {own_account}."
+        )
+    return accounts
+
+
+def _share_key(reader: _Reader, home_region: str) -> str:
+    share_key = reader.text("RSM_SHARE_KMS_KEY_ARN")
+    key_match = KMS_KEY_ARN.match(share_key)
+    if share_key and (key_match is None or key_match.group(1) != home_region):
+        raise SettingsError(
+            "RSM_SHARE_KMS_KEY_ARN must be empty or the ARN of a KMS key in the home region "
+            f"{home_region} (arn:aws:kms:{home_region}:<account>:key/<id>); got {share_key!r}."
+        )
+    return share_key
+
+
+def _copy_regions(
+    reader: _Reader, home_region: str, accounts: tuple[str, ...]
+) -> tuple[CopyRegion, ...]:
+    name = "RSM_COPY_TO_REGIONS"
+    expected = (
+        f'a JSON list of at most {MAX_COPY_REGIONS} objects {{"region": "eu-west-1", '
+        '"kms_key_arn": "arn:aws:kms:eu-west-1:...:key/..." or null, "retention_days": 1..3650 '
+        'or null, "share": true|false}, each region once and never the home region'
+    )
+    value = reader.json_value(name, "[]", expected)
+    if not isinstance(value, list) or len(value) > MAX_COPY_REGIONS:
+        raise SettingsError(f"{name} must be {expected}; got {reader.text(name)!r}.")
+    regions: list[CopyRegion] = []
+    for entry in value:
+        copy = _copy_region(entry, home_region)
+        if copy is None or any(r.region == copy.region for r in regions):
+            raise SettingsError(
+                f"{name} must be {expected} (a key must be in its region); got entry {entry!r}."
+            )
+        regions.append(copy)
+    if any(r.share for r in regions) and not accounts:
+        raise SettingsError(
+            f"{name} asks to share a copy (share: true) but RSM_SHARE_WITH_ACCOUNT_IDS lists no "
+            "account."
+        )
+    return tuple(regions)
+
+
+def _copy_region(entry: object, home_region: str) -> CopyRegion | None:
+    """One entry of RSM_COPY_TO_REGIONS, or None when it is not valid."""
+    if not isinstance(entry, dict) or not set(entry) <= {
+        "region", "kms_key_arn", "retention_days", "share",
+    }:  # fmt: skip
+        return None
+    region, key = entry.get("region"), entry.get("kms_key_arn")
+    days, share = entry.get("retention_days"), entry.get("share", False)
+    if not isinstance(region, str) or not REGION.match(region) or region == home_region:
+        return None
+    key_match = KMS_KEY_ARN.match(key) if isinstance(key, str) else None
+    if key is not None and (key_match is None or key_match.group(1) != region):
+        return None
+    if days is not None and not (_is_number(days) and 0 < float(days) <= 3650):
+        return None
+    if not isinstance(share, bool):
+        return None
+    return CopyRegion(region, key, None if days is None else float(days), share)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
 class _Reader:
     """Parses one variable at a time, naming the variable and the allowed values on error."""
 
@@ -180,7 +308,7 @@ class _Reader:
             raise SettingsError(f"{name} is required and must be a non-empty string.")
         return value
 
-    def _json(self, name: str, default: str, expected: str) -> object:
+    def json_value(self, name: str, default: str, expected: str) -> object:
         raw = self.text(name) or default
         try:
             return json.loads(raw)
@@ -189,14 +317,14 @@ class _Reader:
 
     def string_list(self, name: str) -> tuple[str, ...]:
         expected = 'a JSON list of strings, e.g. ["db-a","db-b"]'
-        value = self._json(name, "[]", expected)
+        value = self.json_value(name, "[]", expected)
         if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
             raise SettingsError(f"{name} must be {expected}; got {self.text(name)!r}.")
         return tuple(item.strip() for item in value if item.strip())
 
     def string_map(self, name: str) -> dict[str, str]:
         expected = 'a JSON object of string values, e.g. {"backup":"true"}'
-        value = self._json(name, "{}", expected)
+        value = self.json_value(name, "{}", expected)
         if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
             raise SettingsError(f"{name} must be {expected}; got {self.text(name)!r}.")
         return {str(key): str(item) for key, item in value.items()}

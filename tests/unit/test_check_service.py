@@ -34,7 +34,7 @@ def test_pending_snapshots_that_became_available_are_recorded_and_the_loop_ends(
     count_calls(account)
     result = account.engine().check.run(context())
     assert result.summary() == {
-        "creating": 0, "available": 2, "failed": 0, "done": True, "timed_out": False,
+        "creating": 0, "available": 2, "failed": 0, "work": 0, "done": True, "timed_out": False,
     }  # fmt: skip
     assert {o.status for o in ledger.read_run("run-1").outcomes} == {"available"}
     assert account.calls["DescribeDBSnapshots"] == 1
@@ -50,7 +50,7 @@ def test_snapshot_still_creating_keeps_the_loop_going(account: Account) -> None:
     )
     result = account.engine().check.run(context())
     assert result.summary() == {
-        "creating": 1, "available": 0, "failed": 0, "done": False, "timed_out": False,
+        "creating": 1, "available": 0, "failed": 0, "work": 0, "done": False, "timed_out": False,
     }  # fmt: skip
 
 
@@ -65,7 +65,7 @@ def test_wait_timeout_ends_the_loop_and_leaves_snapshots_creating(account: Accou
     engine = account.engine(wait_timeout_seconds=600)
     result = engine.check.run(context(now=now, started_at=now - timedelta(seconds=601)))
     assert result.summary() == {
-        "creating": 1, "available": 0, "failed": 0, "done": True, "timed_out": True,
+        "creating": 1, "available": 0, "failed": 0, "work": 0, "done": True, "timed_out": True,
     }  # fmt: skip
     assert ledger.read_run("run-1").outcomes[0].status == "creating"
 
@@ -92,7 +92,7 @@ def test_snapshot_not_listed_yet_is_creating_until_the_wait_timeout(account: Acc
     now = later()
     polled = engine.check.run(context(now=now, started_at=now - timedelta(seconds=30)))
     assert polled.summary() == {
-        "creating": 1, "available": 0, "failed": 0, "done": False, "timed_out": False,
+        "creating": 1, "available": 0, "failed": 0, "work": 0, "done": False, "timed_out": False,
     }  # fmt: skip
     timed_out = engine.check.run(context(now=now, started_at=now - timedelta(seconds=601)))
     assert timed_out.summary()["timed_out"] is True

@@ -77,7 +77,7 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
     # aurora-1-1 is listed: its own outcome, covered by aurora-1's snapshot (one snapshot, two rows)
     assert final["create"] == {"created": 3, "skipped": 1, "failed": 1, "dry_run": False}
     assert final["check"] == {
-        "creating": 0, "available": 2, "failed": 0, "done": True, "timed_out": False,
+        "creating": 0, "available": 2, "failed": 0, "work": 0, "done": True, "timed_out": False,
     }  # fmt: skip
     # Prune works from Create's listing: db-a-old-2 was the newest then, so min_keep holds it.
     assert final["prune"] == {"deleted": 1, "failed": 0, "kept": 1}

@@ -51,12 +51,12 @@ def test_manual_snapshots_are_listed_100_per_call_with_tags_from_tag_list(accoun
     assert [(r["SnapshotType"], r["MaxRecords"]) for r in requests] == [("manual", 100)]
 
 
-def test_snapshot_statuses_look_up_only_the_given_ids(account: Account) -> None:
+def test_snapshots_by_id_look_up_only_the_given_ids(account: Account) -> None:
     account.cluster("aurora-1")
     account.snapshot("aurora-1", "mine", cluster=True)
     account.snapshot("aurora-1", "other", cluster=True)
-    statuses = RdsAdapter(account.rds).snapshot_statuses(SourceType.CLUSTER, ["mine", "gone"])
-    assert statuses == {"mine": "available"}
+    found = RdsAdapter(account.rds).snapshots_by_id(SourceType.CLUSTER, ["mine", "gone"])
+    assert {snapshot_id: s.status for snapshot_id, s in found.items()} == {"mine": "available"}
 
 
 def test_create_tags_the_snapshot_in_the_same_call_and_works_for_encrypted_databases(

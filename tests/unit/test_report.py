@@ -130,7 +130,7 @@ def test_dry_run_reports_what_it_would_create_and_delete_not_created() -> None:
     ]
     assert report["counts"] == {
         "created": 0, "would_create": 1, "deleted": 0, "would_delete": 1, "skipped": 1,
-        "failed": 0, "delete_failed": 0,
+        "failed": 0, "delete_failed": 0, "copied": 0, "shared": 0,
     }  # fmt: skip
     assert report["status"] == "OK"
     assert "Would create:\n  - db-a-202611240530-abcd1234 of instance db-a" in email_text(report)

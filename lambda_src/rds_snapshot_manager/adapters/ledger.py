@@ -31,6 +31,7 @@ from rds_snapshot_manager.domain.model import (
     TargetOutcome,
 )
 from rds_snapshot_manager.domain.retention import Selection
+from rds_snapshot_manager.domain.work import WorkItem, WorkKind, WorkState
 from rds_snapshot_manager.iterables import chunked
 
 if TYPE_CHECKING:
@@ -74,6 +75,9 @@ SNAPSHOT_DELETED_SK = "DELETED"
 TARGET_PREFIX = "TARGETS#"
 DELETION_PREFIX = "DELETED#"
 PLAN_PREFIX = "PLAN#"
+WORK_PREFIX = "WORK#"  # sorts last in a run's partition: TARGETS# < WORK#
+# How many earlier runs Create looks at (newest first) to find the one whose work it carries over.
+PREVIOUS_RUNS = 10
 TOPICS = ("report", "failure")
 # Targets, deletions and prune candidates are many and small: up to 100 rows to an item keeps every
 # step's ledger traffic at a few calls even for thousands of them. A chunk's rows are one JSON text
@@ -127,6 +131,7 @@ class RunRecord:
     outcomes: list[TargetOutcome] = field(default_factory=list)
     deletions: list[Deletion] = field(default_factory=list)
     prune_plan: Selection | None = None  # what Create's listing selected for Prune
+    work: list[WorkItem] = field(default_factory=list)  # copies, shares, restore tests (D11)
 
 
 def _pk(run_id: str) -> str:
@@ -212,6 +217,7 @@ def _deletion_row(d: Deletion) -> dict[str, Any]:
         deleted=d.deleted,
         error_code=d.error_code,
         message=d.message,
+        region=d.region,
     )
 
 
@@ -222,6 +228,42 @@ def _plan_row(s: Snapshot) -> dict[str, Any]:
         snapshot_id=s.snapshot_id,
         status=s.status,
         created_at=s.created_at.isoformat() if s.created_at else "",
+    )
+
+
+def _work_row(w: WorkItem) -> dict[str, Any]:
+    return _named(
+        kind=str(w.kind),
+        key=w.key,
+        snapshot_id=w.snapshot_id,
+        source_id=w.source.source_id,
+        source_type=str(w.source.source_type),
+        region=w.region,
+        target_id=w.target_id,
+        state=str(w.state),
+        started_at=w.started_at,
+        done_at=w.done_at,
+        error_code=w.error_code,
+        message=w.message,
+        from_run=w.from_run,
+        snapshot_at=w.snapshot_at,
+    )
+
+
+def _work_item(row: Mapping[str, Any]) -> WorkItem:
+    return WorkItem(
+        WorkKind(row["kind"]),
+        row["snapshot_id"],
+        SourceRef(SourceType(row["source_type"]), row["source_id"]),
+        row["region"],
+        row["target_id"],
+        WorkState(row.get("state", "pending")),
+        row.get("started_at", ""),
+        row.get("done_at", ""),
+        row.get("error_code", ""),
+        row.get("message", ""),
+        row.get("from_run", ""),
+        row.get("snapshot_at", ""),
     )
 
 
@@ -468,7 +510,7 @@ class LedgerAdapter:
                 history_sk=now.isoformat(),
             )
             for d in deletions
-            if d.deleted and not dry_run
+            if d.deleted and not dry_run and not d.region  # a copy's id is its original's
         ]
         rows = self._chunk_items(run_id, DELETION_PREFIX, deletions, _deletion_row, now)
         self._put_all(rows + deleted_items)
@@ -478,6 +520,39 @@ class LedgerAdapter:
         self._put_all(
             self._chunk_items(run_id, PLAN_PREFIX, plan.expired, _plan_row, now, kept=plan.kept)
         )
+
+    def write_work(self, run_id: str, items: Sequence[WorkItem], now: datetime) -> None:
+        """The run's work rows (D11), all of them, up to 100 rows / 300 KB to an item, written
+        whole like the other chunked kinds: a rewrite with fewer rows leaves nothing stale."""
+        self._put_all(self._chunk_items(run_id, WORK_PREFIX, items, _work_row, now))
+
+    def work(self, run_id: str) -> list[WorkItem]:
+        """The run's work rows (one paginated Query on the WORK# items of its partition)."""
+        return self.read_run(run_id, prefix=WORK_PREFIX).work
+
+    def read_targets_and_work(self, run_id: str) -> RunRecord:
+        """Target outcomes and work rows in one paginated Query (TARGETS# < WORK# sort last)."""
+        return self._query_run(
+            run_id, "pk = :pk AND sk >= :targets", {":pk": _pk(run_id), ":targets": TARGET_PREFIX}
+        )
+
+    def previous_run(self, run_id: str, started_at: str) -> str | None:
+        """The newest earlier run that held the lease (the one whose unfinished work this run
+        takes over): one Query of the `history` index, newest first, at most PREVIOUS_RUNS
+        items. Runs without the lease (or dry runs) made no work and are passed over."""
+        response = self._client.query(
+            TableName=self._table,
+            IndexName=HISTORY_INDEX,
+            KeyConditionExpression="history_pk = :runs AND history_sk < :me",
+            ExpressionAttributeValues=_encode({":runs": RUNS_HISTORY, ":me": started_at}),
+            ScanIndexForward=False,
+            Limit=PREVIOUS_RUNS,
+        )
+        for raw in response.get("Items", []):
+            item = _decode(raw)
+            if item.get("run_id") != run_id and item.get("lease") == LeaseState.HELD:
+                return str(item["run_id"])
+        return None
 
     def _chunk_items(
         self,
@@ -573,6 +648,7 @@ def _add(record: RunRecord, item: Mapping[str, Any], chunks: dict[str, int]) -> 
                 bool(row.get("deleted", False)),
                 row.get("error_code", ""),
                 row.get("message", ""),
+                row.get("region", ""),
             )
             for row in rows
         )
@@ -588,6 +664,8 @@ def _add(record: RunRecord, item: Mapping[str, Any], chunks: dict[str, int]) -> 
             )
             for row in rows
         )
+    elif prefix == WORK_PREFIX:
+        record.work.extend(_work_item(row) for row in rows)
 
 
 def _add_run(record: RunRecord, item: Mapping[str, Any]) -> None:

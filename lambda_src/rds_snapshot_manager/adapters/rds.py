@@ -21,6 +21,7 @@ from rds_snapshot_manager.domain.model import (
     parse_utc,
 )
 from rds_snapshot_manager.domain.restore import Problem, RestoreTestConfig, TempDb
+from rds_snapshot_manager.domain.work import PUBLIC, ActionResult, WorkState
 from rds_snapshot_manager.iterables import chunked
 
 if TYPE_CHECKING:
@@ -45,6 +46,12 @@ QUOTA_EXCEEDED = frozenset({"SnapshotQuotaExceeded", "SnapshotQuotaExceededFault
 TAG_MANAGED_BY = "ManagedBy"
 TAG_RUN_ID = "RunId"
 TAG_RUN_STARTED_AT = "RunStartedAt"
+TAG_COPY_SOURCE_REGION = "CopySourceRegion"
+TAG_SHARE_COPY_OF = "ShareCopyOf"
+# A copy refused for lack of room (manual snapshot quota, the per-region limit of concurrent
+# copies, throttling) waits for a later poll or run; it is never dropped.
+COPY_WAIT = QUOTA_EXCEEDED | {"Throttling"}
+ACCOUNT_DIGITS = 12
 
 
 class _SnapshotApi(NamedTuple):
@@ -55,15 +62,16 @@ class _SnapshotApi(NamedTuple):
     id_field: str
     source_field: str
     id_filter: str
+    arn_type: str
 
 
 _SNAPSHOT_API = {
     SourceType.INSTANCE: _SnapshotApi("describe_db_snapshots", "DBSnapshots",
                                       "DBSnapshotIdentifier", "DBInstanceIdentifier",
-                                      "db-snapshot-id"),
+                                      "db-snapshot-id", "snapshot"),
     SourceType.CLUSTER: _SnapshotApi("describe_db_cluster_snapshots", "DBClusterSnapshots",
                                      "DBClusterSnapshotIdentifier", "DBClusterIdentifier",
-                                     "db-cluster-snapshot-id"),
+                                     "db-cluster-snapshot-id", "cluster-snapshot"),
 }  # fmt: skip
 
 logger = logging.getLogger(__name__)
@@ -85,6 +93,25 @@ def tag_time(value: datetime) -> str:
 def _tag_time(value: str | None) -> datetime | None:
     """A time tag read back; anything unparsable (edited by hand) counts as no time."""
     return parse_utc(value) if value else None
+
+
+def snapshot_arn(
+    partition: str, region: str, account: str, source_type: SourceType, snapshot_id: str
+) -> str:
+    return (
+        f"arn:{partition}:rds:{region}:{account}:"
+        f"{_SNAPSHOT_API[source_type].arn_type}:{snapshot_id}"
+    )
+
+
+def _copied_from(item: Mapping[str, Any]) -> str | None:
+    """The region a snapshot was copied from, per RDS: `SourceRegion` of a DB snapshot, the
+    region of `SourceDBClusterSnapshotArn` of a cluster snapshot; None for an original."""
+    region = item.get("SourceRegion")
+    if region:
+        return str(region)
+    arn = str(item.get("SourceDBClusterSnapshotArn") or "").split(":")
+    return arn[3] if len(arn) > 3 else None
 
 
 class RdsAdapter:
@@ -125,11 +152,11 @@ class RdsAdapter:
         for item in self._snapshot_items(source_type, SnapshotType="manual"):
             yield self._snapshot(source_type, item)
 
-    def snapshot_statuses(self, source_type: SourceType, ids: Sequence[str]) -> dict[str, str]:
-        """Status by id of the given snapshots only (Filters on the ids, 100 per call)."""
+    def snapshots_by_id(self, source_type: SourceType, ids: Sequence[str]) -> dict[str, Snapshot]:
+        """The given snapshots only (Filters on the ids, 100 per call), by id."""
         api = _SNAPSHOT_API[source_type]
         return {
-            item[api.id_field]: item.get("Status", "")
+            item[api.id_field]: self._snapshot(source_type, item)
             for chunk in chunked(ids, IDS_PER_CALL)
             for item in self._snapshot_items(
                 source_type, Filters=[{"Name": api.id_filter, "Values": chunk}]
@@ -158,6 +185,15 @@ class RdsAdapter:
             run_id=tags.get(TAG_RUN_ID),
             run_started_at=_tag_time(tags.get(TAG_RUN_STARTED_AT)),
             engine=item.get("Engine", ""),
+            copy_source_region=tags.get(TAG_COPY_SOURCE_REGION),
+            share_copy_of=tags.get(TAG_SHARE_COPY_OF),
+            # DB snapshots say `Encrypted`, cluster snapshots `StorageEncrypted`.
+            kms_key_id=(
+                item.get("KmsKeyId")
+                if item.get("Encrypted", item.get("StorageEncrypted"))
+                else None
+            ),
+            copied_from_region=_copied_from(item),
         )
 
     def quota(self) -> Quota | None:
@@ -214,7 +250,129 @@ class RdsAdapter:
             return TargetOutcome.failed(source.source_id, source.source_type, code, message)
         return TargetOutcome.created(source, snapshot_id, status)
 
-    def delete_snapshot(self, snapshot: Snapshot) -> Deletion:
+    def copy_snapshot(
+        self,
+        source_type: SourceType,
+        source_arn: str,
+        target_id: str,
+        *,
+        source_region: str | None,
+        kms_key_id: str | None,
+        tags: Mapping[str, str],
+    ) -> ActionResult:
+        """Copies a snapshot into this adapter's region (a client of the DESTINATION region).
+
+        `source_region` (cross-region) makes boto3 presign the source region's request. Tags are
+        sent explicitly and CopyTags is off: RDS ignores CopyTags when Tags are given, and the
+        explicit set is what IAM's tag conditions check (Amazon RDS API Reference, CopyDBSnapshot:
+        "If you specify tags ... CopyTags ... "; moto documents the same, tested against AWS).
+        AlreadyExists is our own copy from an earlier or overlapping poll: started."""
+        tag_list: list[TagTypeDef] = [{"Key": key, "Value": value} for key, value in tags.items()]
+        extra: dict[str, Any] = {}
+        if source_region:
+            extra["SourceRegion"] = source_region
+        if kms_key_id:
+            extra["KmsKeyId"] = kms_key_id
+        try:
+            if source_type is SourceType.INSTANCE:
+                self._client.copy_db_snapshot(
+                    SourceDBSnapshotIdentifier=source_arn,
+                    TargetDBSnapshotIdentifier=target_id,
+                    Tags=tag_list,
+                    **extra,
+                )
+            else:
+                self._client.copy_db_cluster_snapshot(
+                    SourceDBClusterSnapshotIdentifier=source_arn,
+                    TargetDBClusterSnapshotIdentifier=target_id,
+                    Tags=tag_list,
+                    **extra,
+                )
+        except ClientError as error:
+            code, message = error_code(error), error_message(error)
+            if code in ALREADY_EXISTS:
+                return ActionResult(WorkState.STARTED)
+            if code in COPY_WAIT or "concurrent" in message.lower():
+                return ActionResult(WorkState.PENDING, code, message)
+            return ActionResult(WorkState.FAILED, code, message)
+        return ActionResult(WorkState.STARTED)
+
+    def share_snapshot(
+        self, source_type: SourceType, snapshot_id: str, account_ids: Sequence[str]
+    ) -> ActionResult:
+        """Adds the accounts to the snapshot's `restore` attribute. Never `all` (public), nor
+        anything but 12-digit account ids, whatever the caller passes: refused without a call."""
+        refused = [a for a in account_ids if not (a.isdigit() and len(a) == ACCOUNT_DIGITS)]
+        if refused or not account_ids:
+            return ActionResult(
+                WorkState.FAILED,
+                "ShareRefused",
+                f"refused to share {snapshot_id} with {refused or 'no account'}: only 12-digit "
+                f"account ids are shared with, never {PUBLIC!r} (public)",
+            )
+        try:
+            self._modify_restore(source_type, snapshot_id, add=list(account_ids))
+        except ClientError as error:
+            return ActionResult(WorkState.FAILED, error_code(error), error_message(error))
+        return ActionResult(WorkState.DONE)
+
+    def _modify_restore(
+        self,
+        source_type: SourceType,
+        snapshot_id: str,
+        add: list[str] | None = None,
+        remove: list[str] | None = None,
+    ) -> None:
+        values: dict[str, Any] = {"ValuesToAdd": add} if add else {"ValuesToRemove": remove}
+        if source_type is SourceType.INSTANCE:
+            self._client.modify_db_snapshot_attribute(
+                DBSnapshotIdentifier=snapshot_id, AttributeName="restore", **values
+            )
+        else:
+            self._client.modify_db_cluster_snapshot_attribute(
+                DBClusterSnapshotIdentifier=snapshot_id, AttributeName="restore", **values
+            )
+
+    def shared_with(self, source_type: SourceType, snapshot_id: str) -> list[str]:
+        """The accounts in the snapshot's `restore` attribute."""
+        if source_type is SourceType.INSTANCE:
+            result = self._client.describe_db_snapshot_attributes(DBSnapshotIdentifier=snapshot_id)[
+                "DBSnapshotAttributesResult"
+            ]
+            attributes = result.get("DBSnapshotAttributes", [])
+        else:
+            cluster = self._client.describe_db_cluster_snapshot_attributes(
+                DBClusterSnapshotIdentifier=snapshot_id
+            )["DBClusterSnapshotAttributesResult"]
+            attributes = cluster.get("DBClusterSnapshotAttributes", [])
+        return [
+            str(value)
+            for attribute in attributes
+            if attribute.get("AttributeName") == "restore"
+            for value in attribute.get("AttributeValues", [])
+        ]
+
+    def delete_snapshot(self, snapshot: Snapshot, unshare: Sequence[str] = ()) -> Deletion:
+        """Deletes the snapshot; with `unshare` (the deployment's share accounts), first removes
+        those of them it is shared with. A failed un-share fails the deletion."""
+        try:
+            shared = (
+                [a for a in self.shared_with(snapshot.source.source_type, snapshot.snapshot_id)
+                 if a in unshare]
+                if unshare else []
+            )  # fmt: skip
+            if shared:
+                self._modify_restore(
+                    snapshot.source.source_type, snapshot.snapshot_id, remove=shared
+                )
+        except ClientError as error:
+            code = error_code(error)
+            if code in SNAPSHOT_NOT_FOUND:
+                return Deletion(snapshot.snapshot_id, snapshot.source, True, message="already gone")
+            return Deletion(
+                snapshot.snapshot_id, snapshot.source, False, code,
+                f"un-share before deleting failed: {error_message(error)}",
+            )  # fmt: skip
         try:
             if snapshot.source.source_type is SourceType.INSTANCE:
                 self._client.delete_db_snapshot(DBSnapshotIdentifier=snapshot.snapshot_id)

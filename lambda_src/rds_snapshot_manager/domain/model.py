@@ -74,6 +74,13 @@ class Snapshot:
     run_id: str | None = None
     run_started_at: datetime | None = None  # the `RunStartedAt` tag: when the making run started
     engine: str = ""  # what a restore test passes to RestoreDBClusterFromSnapshot (required there)
+    # Disaster recovery (D8): the `CopySourceRegion` tag of a cross-region copy, the `ShareCopyOf`
+    # tag of a re-encrypted shareable copy, the KMS key (None: unencrypted) and the region a copy
+    # was copied from according to RDS (a copy in flight counts against the per-region limit).
+    copy_source_region: str | None = None
+    share_copy_of: str | None = None
+    kms_key_id: str | None = None
+    copied_from_region: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +143,7 @@ class Deletion:
     deleted: bool
     error_code: str = ""
     message: str = ""
+    region: str = ""  # a copy's destination region; empty: the home region
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "error_code", cap_text(self.error_code, 100))

@@ -24,11 +24,52 @@ def ownership_prefix(name: str) -> str:
     return f"rsm-{hashlib.sha256(name.encode()).hexdigest()[:HASH_LENGTH]}-"
 
 
+def _marked(snapshot: Snapshot, name: str) -> bool:
+    return snapshot.managed_by == name and snapshot.snapshot_id.startswith(ownership_prefix(name))
+
+
 def is_ours(snapshot: Snapshot, name: str) -> bool:
     """The ownership rule: a (manual) snapshot is this deployment's iff its id starts with the
     deployment's prefix AND it carries `ManagedBy = name`. A person's copy made with CopyTags has
-    the tag but not the prefix; an older version's snapshot has the tag but not the prefix."""
-    return snapshot.managed_by == name and snapshot.snapshot_id.startswith(ownership_prefix(name))
+    the tag but not the prefix; an older version's snapshot has the tag but not the prefix.
+
+    A copy (D8) is not an original: one tagged `CopySourceRegion` belongs to the deployment of
+    that region (a same-named deployment in our destination region never prunes our copies, nor
+    we theirs), and a `ShareCopyOf` copy is deleted with its original, never on its own."""
+    return (
+        _marked(snapshot, name)
+        and snapshot.copy_source_region is None
+        and snapshot.share_copy_of is None
+    )
+
+
+def is_our_copy(snapshot: Snapshot, name: str, home_region: str) -> bool:
+    """Ours-as-copy, in a destination region (D8): prefix, `ManagedBy` and `CopySourceRegion` =
+    our home region."""
+    return _marked(snapshot, name) and snapshot.copy_source_region == home_region
+
+
+def is_our_share_copy(snapshot: Snapshot, name: str) -> bool:
+    """A re-encrypted shareable copy this deployment made (home region): prefix, `ManagedBy`,
+    `ShareCopyOf` and no `CopySourceRegion`."""
+    return (
+        _marked(snapshot, name)
+        and snapshot.share_copy_of is not None
+        and snapshot.copy_source_region is None
+    )
+
+
+def share_copy_id(original_id: str, name: str) -> str:
+    """The id of the re-encrypted shareable copy of `original_id` (D8): prefix + `s-` + the rest
+    of the original id, the stem cut (its trailing hash kept) to stay valid within 63 characters
+    (the shorter limit, so one rule serves instance and cluster snapshots). Deterministic."""
+    prefix = ownership_prefix(name)
+    rest = original_id.removeprefix(prefix)
+    room = MAX_LENGTH[SourceType.CLUSTER] - len(prefix) - 2
+    if len(rest) > room:
+        digest = hashlib.sha256(rest.encode()).hexdigest()[:HASH_LENGTH]
+        rest = rest[: room - HASH_LENGTH - 1].rstrip("-") + "-" + digest
+    return f"{prefix}s-{rest}"
 
 
 def snapshot_id(name: str, run_id: str, source: SourceRef, run_time: datetime) -> str:

@@ -8,13 +8,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Deletion, Outcome, TargetOutcome
+from rds_snapshot_manager.domain.work import WorkItem, WorkKind, WorkState
 
 # SNS caps a message at 256 KiB; stay a little under for the envelope SNS adds.
 SNS_LIMIT_BYTES = 250_000
 JSON_PROTOCOLS = ("default", "sqs", "lambda", "https")
 LISTS = (
     "created", "would_create", "deleted", "would_delete", "skipped", "failed", "delete_failed",
+    "copied", "shared",
 )  # fmt: skip
+REPORTED_WORK = (WorkKind.COPY, WorkKind.SHARE)  # a share copy shows in its share's item
+# D9: a work row's state as the report's `status` of a copy and of a share.
+COPY_STATUS = {WorkState.PENDING: "pending", WorkState.STARTED: "copying",
+               WorkState.DONE: "available", WorkState.FAILED: "failed"}  # fmt: skip
+SHARE_STATUS = {WorkState.PENDING: "pending", WorkState.STARTED: "pending",
+                WorkState.DONE: "shared", WorkState.FAILED: "failed"}  # fmt: skip
 # SNS: a subject is under 100 characters, printable ASCII.
 SUBJECT_LIMIT = 99
 # The status of a run that did not get the lease (D5); its report goes to the report topic only.
@@ -30,6 +38,8 @@ class RunSummary:
     error: Mapping[str, Any] | None = None
     skipped_reason: str = ""  # set when another run held the lease (D5)
     restore_tests: Sequence[Mapping[str, Any]] | None = None  # a restore-test run's (D9)
+    work: Sequence[WorkItem] = ()  # copies and shares (D11)
+    share_account_ids: Sequence[str] = ()
 
 
 def run_status(summary: RunSummary) -> str:
@@ -50,6 +60,9 @@ def run_status(summary: RunSummary) -> str:
         return "PARTIAL"
     if any(not restore_test_passed(test) for test in summary.restore_tests or ()):
         return "PARTIAL"
+    # A copy or share that failed, or is unfinished at the wait timeout (the next run carries it).
+    if any(w.state is not WorkState.DONE for w in summary.work if w.kind in REPORTED_WORK):
+        return "PARTIAL"
     return "OK"
 
 
@@ -63,6 +76,7 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
     targets = sorted(summary.outcomes, key=lambda o: (o.source_id.lower(), o.key))
     deletions = sorted(summary.deletions, key=lambda d: (d.source, d.snapshot_id))
     created = [o for o in targets if o.outcome is Outcome.CREATED]
+    work = sorted(summary.work, key=lambda w: (w.source.source_id.lower(), w.key))
     report: dict[str, Any] = {
         "run_id": summary.run_id,
         "status": run_status(summary),
@@ -88,6 +102,8 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
             for d in deletions
             if not d.deleted
         ],
+        "copied": [_copied(w) for w in work if w.kind is WorkKind.COPY],
+        "shared": [_shared(w, summary.share_account_ids) for w in work if w.kind is WorkKind.SHARE],
     }
     report["counts"] = {name: len(report[name]) for name in LISTS}
     if summary.restore_tests is not None:
@@ -132,11 +148,38 @@ def _failed(outcome: TargetOutcome) -> dict[str, Any]:
 
 
 def _deleted(deletion: Deletion) -> dict[str, Any]:
-    return {
+    item = {
         "snapshot_id": deletion.snapshot_id,
         "source_id": deletion.source.source_id,
         "source_type": str(deletion.source.source_type),
     }
+    return item | ({"region": deletion.region} if deletion.region else {})
+
+
+def _work_item(w: WorkItem, status: str) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "snapshot_id": w.target_id,
+        "source_id": w.source.source_id,
+        "source_type": str(w.source.source_type),
+        "region": w.region,
+        "status": status,
+    }
+    if w.error_code:
+        item["error_code"] = w.error_code
+    if w.message:
+        item["message"] = w.message
+    if w.from_run:
+        item["from_run"] = w.from_run
+    return item
+
+
+def _copied(w: WorkItem) -> dict[str, Any]:
+    return _work_item(w, COPY_STATUS[w.state])
+
+
+def _shared(w: WorkItem, account_ids: Sequence[str]) -> dict[str, Any]:
+    item = _work_item(w, SHARE_STATUS[w.state]) | {"account_ids": list(account_ids)}
+    return item | ({"via_copy_of": w.snapshot_id} if w.target_id != w.snapshot_id else {})
 
 
 def sns_subject(name: str, run_id: str, status: str) -> str:
@@ -172,6 +215,8 @@ def email_text(report: Mapping[str, Any]) -> str:
         "skipped": "{source_id}: {reason}",
         "failed": "{source_id}: {error_code}: {message}",
         "delete_failed": "{snapshot_id} of {source_id}: {error_code}: {message}",
+        "copied": "{snapshot_id} of {source_type} {source_id} to {region} ({status})",
+        "shared": "{snapshot_id} of {source_type} {source_id} in {region} ({status})",
     }
     tests = report.get("restore_tests") or []
     if tests:
@@ -189,8 +234,10 @@ def email_text(report: Mapping[str, Any]) -> str:
             lines += [
                 f"  - {formats[name].format(**item)}"
                 + (f" [{item['note']}]" if item.get("note") else "")
+                + (f" {item['error_code']}: {item.get('message', '')}"
+                   if name in ("copied", "shared") and item.get("error_code") else "")
                 for item in report[name]
-            ]
+            ]  # fmt: skip
             omitted = report.get("truncated", {}).get(name, 0)
             if omitted:
                 lines.append(f"  ... and {omitted} more (see the ledger for the full list)")

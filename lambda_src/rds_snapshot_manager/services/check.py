@@ -9,9 +9,10 @@ from typing import Any
 
 from rds_snapshot_manager import logs
 from rds_snapshot_manager.adapters import fault
-from rds_snapshot_manager.adapters.ledger import TARGET_PREFIX, LedgerAdapter
+from rds_snapshot_manager.adapters.ledger import LedgerAdapter
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Outcome, SnapshotStatus, SourceType, TargetOutcome
+from rds_snapshot_manager.services.reconcile import Reconciler, unsettled
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
 
@@ -26,15 +27,18 @@ NOT_CONFIRMED = "not confirmed: RDS did not list it before the wait timed out"
 class CheckResult:
     counts: Counter[str]
     timed_out: bool
+    work_open: int = 0  # copies and shares not settled yet (D11)
 
     def summary(self) -> dict[str, Any]:
         creating = self.counts[SnapshotStatus.CREATING]
+        waiting = creating + self.work_open
         return {
             "creating": creating,
             "available": self.counts[SnapshotStatus.AVAILABLE],
             "failed": self.counts[SnapshotStatus.FAILED],
-            "done": creating == 0 or self.timed_out,
-            "timed_out": self.timed_out and creating > 0,
+            "work": self.work_open,
+            "done": waiting == 0 or self.timed_out,
+            "timed_out": self.timed_out and waiting > 0,
         }
 
 
@@ -54,13 +58,21 @@ def _unconfirmed(outcome: TargetOutcome) -> bool:
 
 
 class CheckService:
-    def __init__(self, settings: Settings, rds: RdsAdapter, ledger: LedgerAdapter) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rds: RdsAdapter,
+        ledger: LedgerAdapter,
+        reconciler: Reconciler,
+    ) -> None:
         self._settings = settings
         self._rds = rds
         self._ledger = ledger
+        self._reconciler = reconciler
 
     def run(self, ctx: RunContext) -> CheckResult:
-        outcomes = self._ledger.read_run(ctx.run_id, prefix=TARGET_PREFIX).outcomes
+        record = self._ledger.read_targets_and_work(ctx.run_id)
+        outcomes = record.outcomes
         pending = [
             o
             for o in outcomes
@@ -104,7 +116,11 @@ class CheckService:
             o.snapshot_id: counted for o in outcomes if (counted := self._status_of(o)) is not None
         }
         counts: Counter[str] = Counter(by_snapshot.values())
-        return CheckResult(counts, timed_out=timed_out)
+        # The reconcile loop (D11): copies and shares advance on the same polls.
+        work = self._reconciler.run(ctx.run_id, record.work, ctx.now)
+        if work != record.work:
+            self._ledger.write_work(ctx.run_id, work, ctx.now)
+        return CheckResult(counts, timed_out=timed_out, work_open=unsettled(work))
 
     def _statuses(self, ctx: RunContext, pending: list[TargetOutcome]) -> dict[str, str]:
         """Status by snapshot id, one filtered describe per kind. A kind whose describe fails
@@ -120,7 +136,8 @@ class CheckService:
             if not ids:
                 continue
             try:
-                statuses.update(self._rds.snapshot_statuses(kind, ids))
+                found = self._rds.snapshots_by_id(kind, ids)
+                statuses.update({snapshot_id: s.status for snapshot_id, s in found.items()})
             except Exception as error:  # noqa: BLE001 - any fault: unknown this poll (above)
                 code, message = fault(error)
                 logs.decision(

@@ -34,8 +34,7 @@ from rds_snapshot_manager.domain.model import (
     SourceType,
     TargetOutcome,
 )
-from rds_snapshot_manager.domain.naming import is_ours, snapshot_id
-from rds_snapshot_manager.domain.retention import select_expired
+from rds_snapshot_manager.domain.naming import is_our_share_copy, is_ours, snapshot_id
 from rds_snapshot_manager.domain.targets import (
     Resolution,
     TargetRequest,
@@ -43,8 +42,9 @@ from rds_snapshot_manager.domain.targets import (
     forbidden_state_reason,
     resolve_targets,
 )
+from rds_snapshot_manager.domain.work import carry_over, plan_work
 from rds_snapshot_manager.services.concurrency import run_bounded
-from rds_snapshot_manager.services.prune import retention_policy
+from rds_snapshot_manager.services.prune import plan_home_prune
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
 
@@ -62,6 +62,7 @@ class Inventory:
     in_progress: set[SourceRef] = field(default_factory=set)
     this_run: dict[SourceRef, tuple[str, str]] = field(default_factory=dict)
     managed: list[Snapshot] = field(default_factory=list)  # kept only to plan Prune
+    share_copies: list[Snapshot] = field(default_factory=list)  # deleted with their originals
 
 
 @dataclass(frozen=True)
@@ -125,8 +126,10 @@ class CreateService:
         kinds = set(SourceType) if plan_prune else {t.ref.source_type for t in resolution.targets}
         inventory = self._inventory(ctx, kinds, keep_managed=plan_prune)
         if plan_prune:
-            selection = select_expired(inventory.managed, retention_policy(settings), ctx.now)
-            inventory.managed = []
+            selection = plan_home_prune(
+                inventory.managed, inventory.share_copies, settings, ctx.now
+            )
+            inventory.managed, inventory.share_copies = [], []
             self._ledger.record_prune_plan(ctx.run_id, selection, ctx.now)
         quota = self._quota(ctx) if resolution.targets else None
         due: list[SourceRef] = []
@@ -150,7 +153,30 @@ class CreateService:
         self._ledger.record_outcomes(
             ctx.run_id, outcomes, ctx.now, changed=outcomes, run_started_at=ctx.started_at
         )
+        if settings.dr_policy.enabled and not ctx.dry_run:
+            self._plan_work(ctx, outcomes)
         return CreateResult(outcomes, ctx.dry_run, batch.max_in_flight)
+
+    def _plan_work(self, ctx: RunContext, outcomes: list[TargetOutcome]) -> None:
+        """The run's work rows (D11): copies and shares of each snapshot it made (or a retry of
+        it confirmed), plus the previous run's unfinished rows, carried over."""
+        new: dict[str, SourceRef] = {}
+        for o in outcomes:  # a listed cluster member's row carries its cluster's snapshot id
+            if o.outcome is not Outcome.CREATED or o.source_type is None:
+                continue
+            if o.snapshot_id not in new or o.source_type is SourceType.CLUSTER:
+                new[o.snapshot_id] = SourceRef(o.source_type, o.source_id)
+        policy = self._settings.dr_policy
+        rows = plan_work(new.items(), policy, ctx.started_at)
+        previous = self._ledger.previous_run(ctx.run_id, ctx.started_at.isoformat())
+        if previous is not None:
+            rows += carry_over(
+                self._ledger.work(previous), previous, policy, self._settings.retention_days,
+                ctx.now,
+            )  # fmt: skip
+        self._ledger.write_work(ctx.run_id, rows, ctx.now)
+        logs.decision(ctx.run_id, "-", "create", "work planned", rows=len(rows),
+                      carried_from=previous or "")  # fmt: skip
 
     @staticmethod
     def _as_requested(outcomes: list[TargetOutcome], resolution: Resolution) -> list[TargetOutcome]:
@@ -201,6 +227,8 @@ class CreateService:
             for snapshot in self._rds.manual_snapshots(kind):
                 inventory.counts[kind] += 1
                 if not is_ours(snapshot, self._settings.name):
+                    if keep_managed and is_our_share_copy(snapshot, self._settings.name):
+                        inventory.share_copies.append(snapshot)
                     continue  # a person's copy or an older version's snapshot is no backup of ours
                 if keep_managed:
                     inventory.managed.append(snapshot)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rds_snapshot_manager.adapters.kms import KmsAdapter
 from rds_snapshot_manager.adapters.ledger import LedgerAdapter
 from rds_snapshot_manager.adapters.notifier import Notifier
 from rds_snapshot_manager.adapters.rds import RdsAdapter
@@ -13,6 +14,7 @@ from rds_snapshot_manager.services.check import CheckService
 from rds_snapshot_manager.services.create import CreateService
 from rds_snapshot_manager.services.notify import NotifyService
 from rds_snapshot_manager.services.prune import PruneService
+from rds_snapshot_manager.services.reconcile import Reconciler
 from rds_snapshot_manager.settings import Settings
 
 
@@ -34,10 +36,15 @@ class Engine:
             if settings.targets_s3_bucket
             else None
         )
+
+        def rds_in(region: str) -> RdsAdapter:  # a destination region of copies
+            return RdsAdapter(clients.rds_in(region))
+
+        reconciler = Reconciler(settings, rds, rds_in, lambda: KmsAdapter(clients.kms_in))
         return cls(
             settings=settings,
             create=CreateService(settings, rds, ledger, targets_file),
-            check=CheckService(settings, rds, ledger),
-            prune=PruneService(settings, rds, ledger),
+            check=CheckService(settings, rds, ledger, reconciler),
+            prune=PruneService(settings, rds, ledger, rds_in),
             notify=NotifyService(settings, ledger, Notifier(clients.sns)),
         )

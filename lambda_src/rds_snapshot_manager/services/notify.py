@@ -52,6 +52,8 @@ class NotifyService:
                 deletions=record.deletions,
                 error=ctx.error,
                 skipped_reason=skipped_reason(record) if record.lease is LeaseState.DENIED else "",
+                work=record.work,
+                share_account_ids=self._settings.share_with_account_ids,
             )
         )
         status = report["status"]

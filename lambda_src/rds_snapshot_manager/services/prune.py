@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from rds_snapshot_manager import logs
@@ -11,7 +13,7 @@ from rds_snapshot_manager.adapters import fault
 from rds_snapshot_manager.adapters.ledger import LeaseState, LedgerAdapter
 from rds_snapshot_manager.adapters.rds import RdsAdapter
 from rds_snapshot_manager.domain.model import Deletion, Snapshot, SourceType
-from rds_snapshot_manager.domain.naming import is_ours
+from rds_snapshot_manager.domain.naming import is_our_copy, is_our_share_copy, is_ours
 from rds_snapshot_manager.domain.retention import RetentionPolicy, Selection, select_expired
 from rds_snapshot_manager.services.concurrency import run_bounded
 from rds_snapshot_manager.services.run import RunContext
@@ -46,11 +48,50 @@ def retention_policy(settings: Settings) -> RetentionPolicy:
     )
 
 
+def plan_home_prune(
+    managed: Sequence[Snapshot],
+    share_copies: Iterable[Snapshot],
+    settings: Settings,
+    now: datetime,
+) -> Selection:
+    """The home region's selection: ours by the retention rule, plus each re-encrypted share
+    copy (D8) whose original is selected, or gone (a share copy left by a failed deletion)."""
+    selection = select_expired(managed, retention_policy(settings), now)
+    expired = {s.snapshot_id for s in selection.expired}
+    live = {s.snapshot_id for s in managed}
+    kept = 0
+    for copy in share_copies:
+        if copy.share_copy_of in expired or copy.share_copy_of not in live:
+            selection.expired.append(copy)
+        else:
+            kept += 1
+    return Selection(selection.expired, selection.kept + kept)
+
+
+def plan_region_prune(copies: Iterable[Snapshot], settings: Settings, now: datetime) -> Selection:
+    """A destination region's selection: our copies there (ours-as-copy, D8), by the region's
+    retention_days (else the home rule's) and min_snapshots_to_keep. `select_expired` applies
+    the home ownership rule, which a copy passes once its `CopySourceRegion` (already proven
+    ours by `is_our_copy`) is set aside."""
+    return select_expired(
+        [replace(copy, copy_source_region=None) for copy in copies],
+        retention_policy(settings),
+        now,
+    )
+
+
 class PruneService:
-    def __init__(self, settings: Settings, rds: RdsAdapter, ledger: LedgerAdapter) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        rds: RdsAdapter,
+        ledger: LedgerAdapter,
+        rds_in: Callable[[str], RdsAdapter],
+    ) -> None:
         self._settings = settings
         self._rds = rds
         self._ledger = ledger
+        self._rds_in = rds_in
 
     def run(self, ctx: RunContext) -> PruneResult:
         if not self._settings.delete_old_snapshots:
@@ -68,12 +109,18 @@ class PruneService:
         plan = record.prune_plan
         if plan is None:  # Create planned nothing (e.g. deletion switched on mid-run): select here
             plan = self._plan(ctx)
+        work: list[tuple[str, Snapshot]] = [("", s) for s in plan.expired]
+        kept = plan.kept
+        for region in self._settings.copy_to_regions:  # one listing pass per destination
+            selection = self._region_plan(ctx, region.region, region.retention_days)
+            work += [(region.region, s) for s in selection.expired]
+            kept += selection.kept
         batch = run_bounded(
-            lambda snapshot: self._delete(ctx, snapshot),
-            plan.expired,
+            lambda job: self._delete(ctx, *job),
+            work,
             self._settings.max_concurrency,
-            on_error=lambda snapshot, error: Deletion(
-                snapshot.snapshot_id, snapshot.source, False, *fault(error)
+            on_error=lambda job, error: Deletion(
+                job[1].snapshot_id, job[1].source, False, *fault(error), region=job[0]
             ),
         )
         for deletion in batch.results:
@@ -88,20 +135,46 @@ class PruneService:
                 error_message=deletion.message,
             )
         self._ledger.record_deletions(ctx.run_id, batch.results, ctx.now, dry_run=ctx.dry_run)
-        return PruneResult(batch.results, plan.kept, batch.max_in_flight, ctx.dry_run)
+        return PruneResult(batch.results, kept, batch.max_in_flight, ctx.dry_run)
 
     def _plan(self, ctx: RunContext) -> Selection:
-        policy = retention_policy(self._settings)
+        name = self._settings.name
         # Only this deployment's snapshots are kept in memory: slim records, one pass per kind.
-        managed = [
-            snapshot
-            for kind in SourceType
-            for snapshot in self._rds.manual_snapshots(kind)
-            if is_ours(snapshot, policy.managed_by)
-        ]
-        return select_expired(managed, policy, ctx.now)
+        listed = [s for kind in SourceType for s in self._rds.manual_snapshots(kind)]
+        return plan_home_prune(
+            [s for s in listed if is_ours(s, name)],
+            [s for s in listed if is_our_share_copy(s, name)],
+            self._settings,
+            ctx.now,
+        )
 
-    def _delete(self, ctx: RunContext, snapshot: Snapshot) -> Deletion:
+    def _region_plan(self, ctx: RunContext, region: str, days: float | None) -> Selection:
+        settings = self._settings
+        if days is not None:
+            settings = replace(settings, retention_days=days)
+        try:
+            copies = [
+                s
+                for kind in SourceType
+                for s in self._rds_in(region).manual_snapshots(kind)
+                if is_our_copy(s, settings.name, settings.home_region)
+            ]
+        except Exception as error:  # noqa: BLE001 - that region waits for the next run
+            code, message = fault(error)
+            logs.decision(ctx.run_id, "-", "prune", f"listing {region} failed: {code}",
+                          level=logging.WARNING, region=region, error_message=message)  # fmt: skip
+            return Selection([], 0)
+        return plan_region_prune(copies, settings, ctx.now)
+
+    def _delete(self, ctx: RunContext, region: str, snapshot: Snapshot) -> Deletion:
         if ctx.dry_run:
-            return Deletion(snapshot.snapshot_id, snapshot.source, True)
-        return self._rds.delete_snapshot(snapshot)
+            return Deletion(snapshot.snapshot_id, snapshot.source, True, region=region)
+        settings = self._settings
+        shares = region == "" or any(
+            r.region == region and r.share for r in settings.copy_to_regions
+        )
+        rds = self._rds_in(region) if region else self._rds
+        deletion = rds.delete_snapshot(
+            snapshot, unshare=settings.share_with_account_ids if shares else ()
+        )
+        return replace(deletion, region=region)
