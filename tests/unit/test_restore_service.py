@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from rds_snapshot_manager.adapters.ledger import RESTORE_LEASE_KEY
+from rds_snapshot_manager.adapters.ledger import RESTORE_LEASE_KEY, LeaseState
 from rds_snapshot_manager.domain.restore import RestoreTestConfig, is_temp_db
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
@@ -69,7 +69,8 @@ def test_restore_is_measured_deleted_and_reported(account: Account) -> None:
             "deleted": True,
         }
     ]
-    assert report["created"] == [] and account.messages(account.failure_queue) == []
+    assert report["created"] == []
+    assert account.messages(account.failure_queue) == []
 
 
 def test_failed_restore_call_is_a_failure_on_the_failure_topic(account: Account) -> None:
@@ -95,13 +96,17 @@ def test_restore_that_ends_failed_is_deleted_and_reported(account: Account) -> N
     (temp_id,) = temp_instances(account)
     deleted: list[str] = []
     account.rds.meta.events.register(
-        "before-call.rds.DeleteDBInstance",
+        "before-parameter-build.rds.DeleteDBInstance",
         lambda params, **_: deleted.append(params["DBInstanceIdentifier"]),
     )
     answer(
         account.rds,
         "DescribeDBInstances",
-        {"DBInstances": [{"DBInstanceIdentifier": temp_id, "DBInstanceStatus": "incompatible-restore"}]},
+        {
+            "DBInstances": [
+                {"DBInstanceIdentifier": temp_id, "DBInstanceStatus": "incompatible-restore"}
+            ]
+        },
     )
     polled = engine.restore.poll(ctx).summary()
     assert (polled["failed"], polled["done"]) == (1, True)
@@ -167,7 +172,9 @@ def test_retried_start_restores_once(account: Account) -> None:
 def test_aurora_cluster_is_restored_with_one_writer_and_both_deleted(account: Account) -> None:
     account.cluster("aurora-1")
     account.snapshot("aurora-1", CLUSTER_SNAPSHOT, cluster=True)
-    engine = restore_engine(account, db_instance_identifiers=(), db_cluster_identifiers=("aurora-1",))
+    engine = restore_engine(
+        account, db_instance_identifiers=(), db_cluster_identifiers=("aurora-1",)
+    )
     ctx = restore_run()
     engine.restore.start(ctx)
     clusters = [c["DBClusterIdentifier"] for c in account.rds.describe_db_clusters()["DBClusters"]]
@@ -177,7 +184,8 @@ def test_aurora_cluster_is_restored_with_one_writer_and_both_deleted(account: Ac
     assert polled.summary()["restored"] == 1
     assert temp_instances(account) == {}
     remaining = [c["DBClusterIdentifier"] for c in account.rds.describe_db_clusters()["DBClusters"]]
-    assert temp_cluster not in remaining and writer != temp_cluster
+    assert temp_cluster not in remaining
+    assert writer != temp_cluster
 
 
 def test_no_snapshot_and_not_a_target_are_reported_failed(account: Account) -> None:
@@ -208,7 +216,9 @@ def test_sweeper_deletes_only_old_temporary_databases(account: Account) -> None:
     engine.prune.run(backup_run)
     assert leftover in temp_instances(account)  # younger than leftover_max_age_hours
     engine.prune.run(context(run_id="backup-3", now=ctx.now + timedelta(hours=24, minutes=1)))
-    names = {db["DBInstanceIdentifier"] for db in account.rds.describe_db_instances()["DBInstances"]}
+    names = {
+        db["DBInstanceIdentifier"] for db in account.rds.describe_db_instances()["DBInstances"]
+    }
     assert leftover not in names
     assert {f"{OURS}rt-untagged-0123abcd", "orders-db-copy", "db-a"} <= names
 
@@ -218,8 +228,8 @@ def test_restore_tests_and_backups_hold_separate_leases(account: Account) -> Non
     engine = restore_engine(account)
     ctx = restore_run()
     engine.restore.start(ctx)
-    backup = engine.create.run(context(run_id="backup-1"))
-    assert [o.outcome for o in backup.outcomes] == ["created"]
+    engine.create.run(context(run_id="backup-1"))
+    assert account.ledger().read_run("backup-1").lease is LeaseState.HELD  # not blocked
     second = engine.restore.start(context(run_id="restore-2", restore_test=True))
     assert second.summary()["restoring"] == 0  # one restore test at a time
     lease = account.ledger().acquire_lease("restore-3", ctx.now, 60, key=RESTORE_LEASE_KEY)

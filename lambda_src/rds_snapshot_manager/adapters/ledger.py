@@ -251,12 +251,14 @@ def _work_row(w: WorkItem) -> dict[str, Any]:
 
 
 def _work_item(row: Mapping[str, Any]) -> WorkItem:
+    # Empty fields are left out when written: a restore test of a target without a snapshot to
+    # restore has neither a snapshot id nor a target id.
     return WorkItem(
         WorkKind(row["kind"]),
-        row["snapshot_id"],
+        row.get("snapshot_id", ""),
         SourceRef(SourceType(row["source_type"]), row["source_id"]),
         row["region"],
-        row["target_id"],
+        row.get("target_id", ""),
         WorkState(row.get("state", "pending")),
         row.get("started_at", ""),
         row.get("done_at", ""),
