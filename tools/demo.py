@@ -57,6 +57,12 @@ def deploy() -> Deployment:
             "db_instance_identifiers": list(INSTANCES),
             "db_cluster_identifiers": [CLUSTER],
             "schedule_expression": "cron(0 1 * * ? *)",
+            # One restore test per demo: a sample of one target, restored, measured, deleted.
+            "restore_test": {
+                "sample_size": 1,
+                "instance_class": "db.t3.medium",
+                "timeout_minutes": 15,
+            },
         },
     )
     started = time.monotonic()
@@ -87,6 +93,9 @@ def print_report(report: dict[str, Any], execution: dict[str, Any]) -> None:
     print_entries("skipped", report["skipped"], ("source_id", "reason"))
     print_entries("failed", report["failed"], ("source_id", "error_code", "message"))
     print_entries("deleted", report["deleted"], ("source_type", "source_id", "snapshot_id"))
+    if "restore_tests" in report:
+        columns = ("source_type", "source_id", "status", "restore_seconds", "deleted")
+        print_entries("restore tests", report["restore_tests"], columns)
 
 
 def print_next_steps(deployment: Deployment, run_id: str) -> None:
@@ -108,6 +117,8 @@ Commands (AWS CLI v2; LocalStack accepts any credentials)
   export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
   aws stepfunctions start-execution --state-machine-arn {state_machine} \\
       --input '{{"dry_run": true}}'
+  aws stepfunctions start-execution --state-machine-arn {state_machine} \\
+      --input '{{"restore_test": true}}'
   aws stepfunctions list-executions --state-machine-arn {state_machine}
   aws rds describe-db-snapshots --snapshot-type manual
   aws dynamodb query --table-name {table} --key-condition-expression 'pk = :pk' \\
@@ -121,6 +132,9 @@ def main() -> None:
     print("Starting one cycle (StartExecution) and waiting for it ...", flush=True)
     execution, report = deployment.run()
     print_report(report, execution)
+    print('\nStarting a restore test (input {"restore_test": true}) and waiting for it ...')
+    restore_execution, restore_report = deployment.run({"restore_test": True})
+    print_report(restore_report, restore_execution)
     print_next_steps(deployment, execution["name"])
 
 
