@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -426,84 +426,86 @@ class RdsAdapter:
     ) -> Problem | None:
         """Starts restoring `snapshot` into the temporary database, tagged in the same call; None
         when started (or when a retry finds it already started: AlreadyExists)."""
-        tag_list: list[TagTypeDef] = [{"Key": key, "Value": value} for key, value in tags.items()]
         network: dict[str, Any] = {"VpcSecurityGroupIds": list(config.vpc_security_group_ids)}
         if config.db_subnet_group_name:
             network["DBSubnetGroupName"] = config.db_subnet_group_name
-        try:
-            if temp.source_type is SourceType.INSTANCE:
-                self._client.restore_db_instance_from_db_snapshot(
+        if temp.source_type is SourceType.INSTANCE:
+            return _attempt(
+                lambda: self._client.restore_db_instance_from_db_snapshot(
                     DBInstanceIdentifier=temp.db_id,
                     DBSnapshotIdentifier=snapshot.snapshot_id,
                     DBInstanceClass=config.instance_class,
                     MultiAZ=False,
                     PubliclyAccessible=False,
                     DeletionProtection=False,
-                    Tags=tag_list,
+                    Tags=_tag_list(tags),
                     **network,
-                )
-                return None
-            if not snapshot.engine.startswith("aurora"):
-                # A Multi-AZ DB cluster (not Aurora) gets its instances from the restore itself.
-                network["DBClusterInstanceClass"] = config.instance_class
-            self._client.restore_db_cluster_from_snapshot(
+                ),
+                DB_ALREADY_EXISTS,
+            )
+        if not snapshot.engine.startswith("aurora"):
+            # A Multi-AZ DB cluster (not Aurora) gets its instances from the restore itself.
+            network["DBClusterInstanceClass"] = config.instance_class
+        problem = _attempt(
+            lambda: self._client.restore_db_cluster_from_snapshot(
                 DBClusterIdentifier=temp.db_id,
                 SnapshotIdentifier=snapshot.snapshot_id,
                 Engine=snapshot.engine,
                 DeletionProtection=False,
-                Tags=tag_list,
+                Tags=_tag_list(tags),
                 **network,
-            )
-        except ClientError as error:
-            if error_code(error) not in DB_ALREADY_EXISTS:
-                return Problem(error_code(error), error_message(error))
-        return self.add_writer(snapshot, temp, config, tags) if temp.writer_id else None
-
-    def add_writer(
-        self,
-        snapshot: Snapshot,
-        temp: TempDb,
-        config: RestoreTestConfig,
-        tags: Mapping[str, str],
-    ) -> Problem | None:
-        """An Aurora cluster restored from a snapshot has no instance: its one writer is created
-        in the cluster (RDS accepts it while the cluster is still being created)."""
-        tag_list: list[TagTypeDef] = [{"Key": key, "Value": value} for key, value in tags.items()]
-        try:
-            self._client.create_db_instance(
+            ),
+            DB_ALREADY_EXISTS,
+        )
+        if problem is not None or not temp.writer_id:
+            return problem
+        # An Aurora cluster restored from a snapshot has no instance: its one writer is created in
+        # the cluster (RDS accepts it while the cluster is still being created).
+        return _attempt(
+            lambda: self._client.create_db_instance(
                 DBInstanceIdentifier=temp.writer_id,
                 DBClusterIdentifier=temp.db_id,
                 Engine=snapshot.engine,
                 DBInstanceClass=config.instance_class,
                 PubliclyAccessible=False,
-                Tags=tag_list,
-            )
-        except ClientError as error:
-            if error_code(error) not in DB_ALREADY_EXISTS:
-                return Problem(error_code(error), error_message(error))
-        return None
+                Tags=_tag_list(tags),
+            ),
+            DB_ALREADY_EXISTS,
+        )
 
     def delete_temp_db(self, temp: TempDb) -> Problem | None:
         """Deletes a temporary database without a final snapshot and with its automated backups;
         a cluster's writer first (RDS deletes a cluster only once its instances are deleting).
         Gone already (a retry, or Check deleted it) is success."""
-        try:
-            if temp.source_type is SourceType.INSTANCE or temp.writer_id:
-                self._client.delete_db_instance(
+        if temp.source_type is SourceType.INSTANCE or temp.writer_id:
+            problem = _attempt(
+                lambda: self._client.delete_db_instance(
                     DBInstanceIdentifier=temp.writer_id or temp.db_id,
                     SkipFinalSnapshot=True,
                     DeleteAutomatedBackups=True,
-                )
-        except ClientError as error:
-            if error_code(error) not in DB_NOT_FOUND:
-                return Problem(error_code(error), error_message(error))
-        if temp.source_type is SourceType.INSTANCE:
-            return None
-        try:
-            self._client.delete_db_cluster(
-                DBClusterIdentifier=temp.db_id, SkipFinalSnapshot=True, DeleteAutomatedBackups=True
+                ),
+                DB_NOT_FOUND,
             )
-        except ClientError as error:
-            if error_code(error) not in DB_NOT_FOUND:
-                return Problem(error_code(error), error_message(error))
-        return None
+            if problem is not None or temp.source_type is SourceType.INSTANCE:
+                return problem
+        return _attempt(
+            lambda: self._client.delete_db_cluster(
+                DBClusterIdentifier=temp.db_id, SkipFinalSnapshot=True, DeleteAutomatedBackups=True
+            ),
+            DB_NOT_FOUND,
+        )
+
+
+def _tag_list(tags: Mapping[str, str]) -> list[TagTypeDef]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def _attempt(call: Callable[[], object], tolerated: frozenset[str]) -> Problem | None:
+    """Runs one restore-test call: None when it succeeded or failed with a `tolerated` code
+    (AlreadyExists: a retry meets its own database; NotFound: already deleted)."""
+    try:
+        call()
+    except ClientError as error:
+        if error_code(error) not in tolerated:
+            return Problem(error_code(error), error_message(error))
+    return None
