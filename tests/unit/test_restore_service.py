@@ -234,3 +234,29 @@ def test_restore_tests_and_backups_hold_separate_leases(account: Account) -> Non
     assert second.summary()["restoring"] == 0  # one restore test at a time
     lease = account.ledger().acquire_lease("restore-3", ctx.now, 60, key=RESTORE_LEASE_KEY)
     assert (lease.held, lease.holder) == (False, "restore-1")
+
+
+def test_multi_az_db_cluster_is_reported_not_supported_and_nothing_restored(
+    account: Account,
+) -> None:
+    account.rds.create_db_cluster(
+        DBClusterIdentifier="maz-1", Engine="postgres", MasterUsername="admin",
+        MasterUserPassword="password123", DBClusterInstanceClass="db.m6gd.large",
+        AllocatedStorage=100, StorageType="io1", Iops=1000,
+    )  # fmt: skip
+    account.snapshot("maz-1", f"{OURS}maz-1-202611250100-0123abcd", cluster=True)
+    engine = account.engine(
+        db_cluster_identifiers=("maz-1",),
+        restore_test=RestoreTestConfig(db_cluster_identifiers=("maz-1",)),
+    )
+    ctx = restore_run()
+    engine.restore.start(ctx)
+    (test,) = engine.restore.finish(ctx)
+    assert (test["status"], test["error_code"], test["restored_id"]) == (
+        "failed",
+        "NotSupported",
+        "",
+    )
+    assert [c["DBClusterIdentifier"] for c in account.rds.describe_db_clusters()["DBClusters"]] == [
+        "maz-1"
+    ]

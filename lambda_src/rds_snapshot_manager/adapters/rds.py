@@ -443,9 +443,6 @@ class RdsAdapter:
                 ),
                 DB_ALREADY_EXISTS,
             )
-        if not snapshot.engine.startswith("aurora"):
-            # A Multi-AZ DB cluster (not Aurora) gets its instances from the restore itself.
-            network["DBClusterInstanceClass"] = config.instance_class
         problem = _attempt(
             lambda: self._client.restore_db_cluster_from_snapshot(
                 DBClusterIdentifier=temp.db_id,
@@ -457,7 +454,7 @@ class RdsAdapter:
             ),
             DB_ALREADY_EXISTS,
         )
-        if problem is not None or not temp.writer_id:
+        if problem is not None:
             return problem
         # An Aurora cluster restored from a snapshot has no instance: its one writer is created in
         # the cluster (RDS accepts it while the cluster is still being created).

@@ -183,18 +183,20 @@ class RestoreService:
                     )
                 )
                 continue
+            if ref.source_type is SourceType.CLUSTER and not snapshot.engine.startswith("aurora"):
+                rows.append(
+                    WorkItem(WorkKind.RESTORE, snapshot.snapshot_id, ref, region, "").failed(
+                        UNSUPPORTED,
+                        f"restore tests support Aurora clusters; {ref.source_id} runs "
+                        f"{snapshot.engine or 'an unknown engine'} (a Multi-AZ DB cluster)",
+                        ctx.now,
+                    )
+                )
+                continue
             target = temp_db_id(
                 self._settings.name, ctx.run_id, snapshot.snapshot_id, ref.source_id
             )
-            row = WorkItem(WorkKind.RESTORE, snapshot.snapshot_id, ref, region, target)
-            if ref.source_type is SourceType.CLUSTER and not snapshot.engine.startswith("aurora"):
-                row = row.failed(
-                    UNSUPPORTED,
-                    f"restore tests support Aurora clusters; {ref.source_id} runs "
-                    f"{snapshot.engine or 'an unknown engine'} (a Multi-AZ DB cluster)",
-                    ctx.now,
-                )
-            rows.append(row)
+            rows.append(WorkItem(WorkKind.RESTORE, snapshot.snapshot_id, ref, region, target))
             logs.decision(
                 ctx.run_id, ref.source_id, "restore", "chosen",
                 snapshot_id=snapshot.snapshot_id, restored_id=target, dry_run=ctx.dry_run,
