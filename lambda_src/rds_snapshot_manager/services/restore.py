@@ -307,13 +307,20 @@ class RestoreService:
         temps = {
             row.key: _temp(row, self._settings.name, ctx.run_id) for row in rows if row.target_id
         }
-        statuses = self._statuses(ctx, list(temps.values())) or {}
+        statuses = self._statuses(ctx, list(temps.values()))
         deleted: dict[str, Problem | None] = {}
-        for key, temp in temps.items():
-            present = [i for i in temp.ids if statuses.get(i, "") not in ("", *DELETING_STATUSES)]
-            row = next(row for row in rows if row.key == key)
-            deleted[key] = self._delete(ctx, row) if present or not statuses else None
-        return [self._entry(row, deleted.get(row.key, Problem("", ""))) for row in rows]
+        for row in rows:
+            if not row.target_id:
+                continue
+            present = statuses is None or any(
+                statuses.get(db_id, "") not in ("", *DELETING_STATUSES)
+                for db_id in temps[row.key].ids
+            )
+            # A restore Check never settled was never deleted: delete it even when the describe
+            # (eventually consistent) does not list it yet. A settled one Check deleted already.
+            unsettled = row.state is WorkState.STARTED
+            deleted[row.key] = self._delete(ctx, row) if present or unsettled else None
+        return [self._entry(row, deleted.get(row.key)) for row in rows]
 
     @staticmethod
     def _entry(row: WorkItem, delete_problem: Problem | None) -> dict[str, Any]:
