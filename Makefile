@@ -9,7 +9,7 @@ VENV := $(ROOT)/.venv
 VPY := $(VENV)/bin/python
 TERRAFORM := $(VENV)/bin/terraform
 
-include mk/python.mk mk/terraform.mk mk/localstack.mk mk/bench.mk mk/iam.mk
+include mk/python.mk mk/terraform.mk mk/localstack.mk mk/bench.mk mk/iam.mk mk/dashboard.mk
 
 .PHONY: help setup test lint demo
 help: ## List the commands

@@ -62,3 +62,8 @@ output "snapshot_identifier_prefix" {
   description = "Prefix of the identifier of every snapshot this deployment creates (rsm- and 8 hex characters of sha256(name)); only snapshots with this prefix and the tag ManagedBy = name are ever deleted."
   value       = module.rds_snapshot_manager.snapshot_identifier_prefix
 }
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard, or null when create_dashboard is false."
+  value       = module.rds_snapshot_manager.dashboard_name
+}

@@ -111,6 +111,17 @@ variable "retention_days" {
   default     = 7
 }
 
+variable "retention_policy" {
+  description = "Tiered (grandfather-father-son) retention: for each tier, keep the newest managed snapshot in each of the N most recent periods that have one (daily = UTC calendar days, weekly = ISO weeks, monthly = calendar months, yearly = calendar years). When set, it replaces retention_days; min_snapshots_to_keep and the ownership rule still apply. null = off."
+  type = object({
+    daily   = optional(number, 0)
+    weekly  = optional(number, 0)
+    monthly = optional(number, 0)
+    yearly  = optional(number, 0)
+  })
+  default = null
+}
+
 variable "delete_old_snapshots" {
   description = "Delete expired managed snapshots. false creates no Prune function, permission or state; history stays in DynamoDB."
   type        = bool
@@ -239,4 +250,55 @@ variable "restore_test" {
     leftover_max_age_hours  = optional(number, 24)
   })
   default = null
+}
+
+################################################################################
+# Backup assurance
+################################################################################
+
+variable "rpo_hours" {
+  description = "Recovery point objective: a target whose newest available managed snapshot is older than this many hours is a failure, and the RPO alarm fires when the fleet's oldest newest-snapshot exceeds it or no run reports for this long. null = backup_interval_hours + wait_timeout_minutes / 60 + 1."
+  type        = number
+  default     = null
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard named after the deployment: runs by status, snapshots, failures, newest-snapshot age per target against the RPO, run duration and restore time."
+  type        = bool
+  default     = false
+}
+
+variable "snapshot_price_per_gib_month" {
+  description = "USD per GiB-month of RDS backup storage beyond the free allowance (0.095 is the us-east-1 list price; see the Amazon RDS pricing page for your Region), used for the report's estimated monthly storage cost. The estimate is an upper bound: snapshots are incremental and their allocated size overstates what is stored."
+  type        = number
+  default     = 0.095
+}
+
+variable "metric_target_limit" {
+  description = "Emit the per-target metric NewestSnapshotAgeHours (dimensions Deployment, SourceType, SourceId) for at most this many targets, the oldest first; the fleet-wide metrics cover every target. Bounds the number of custom metrics (each is billed)."
+  type        = number
+  default     = 50
+}
+
+variable "copy_to_regions" {
+  description = "Copy each new snapshot to these Regions (at most 5, never the deployment's own). kms_key_arn: the key ARN in that Region that encrypts the copy of an encrypted snapshot (without one, an encrypted snapshot's copy fails with MissingDestinationKey in the report); retention_days: how long copies are kept there (null = the home rule); share: also share the copy with share_with_account_ids."
+  type = list(object({
+    region         = string
+    kms_key_arn    = optional(string)
+    retention_days = optional(number)
+    share          = optional(bool, false)
+  }))
+  default = []
+}
+
+variable "share_with_account_ids" {
+  description = "AWS accounts each new snapshot (or its re-encrypted copy, see share_kms_key_arn) is shared with, for restore: 12-digit ids, at most 20, never the deployment's own account and never public (\"all\")."
+  type        = list(string)
+  default     = []
+}
+
+variable "share_kms_key_arn" {
+  description = "Customer-managed KMS key (key ARN, in the deployment's Region) for a shareable copy of a snapshot encrypted with the AWS-managed key aws/rds, which RDS cannot share: the copy is re-encrypted with this key and shared instead. Its key policy must let share_with_account_ids use it. null: such snapshots are reported as not shareable (DefaultKeyNotShareable)."
+  type        = string
+  default     = null
 }

@@ -16,7 +16,7 @@ lint-python: $(PY_STAMP) ## ruff (lint + format check) and mypy --strict on lamb
 	$(VENV)/bin/ruff format --check lambda_src tests tools bench
 	$(VENV)/bin/mypy
 	MYPYPATH=lambda_src:tools/terraform $(VENV)/bin/mypy --strict --explicit-package-bases \
-		bench tools/package_lambda.py tools/terraform tools/demo.py tools/localstack/harness.py tools/localstack/rollout.py tools/iam
+		bench tools/package_lambda.py tools/terraform tools/demo.py tools/localstack/harness.py tools/localstack/rollout.py tools/iam tools/dashboard
 
 test-unit: $(PY_STAMP) ## Unit tests under moto, with line coverage of lambda_src
 	$(VPY) -m pytest tests/unit --cov --cov-report=term

@@ -83,16 +83,39 @@ def print_entries(title: str, entries: list[dict[str, Any]], columns: tuple[str,
         print("    " + "  ".join(cells).rstrip())
 
 
+def with_rpo(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each target with an `rpo` cell: its newest available snapshot's age, and a breach."""
+    cells = []
+    for entry in entries:
+        age = entry.get("newest_snapshot_age_hours")
+        cell = "rpo: " + ("no backup" if age is None else f"{age:g} h")
+        cells.append(entry | {"rpo": cell + (" BREACHED" if entry.get("rpo_breached") else "")})
+    return cells
+
+
 def print_report(report: dict[str, Any], execution: dict[str, Any]) -> None:
     took = (execution["stopDate"] - execution["startDate"]).total_seconds()
     print()
     dry_run = "  (dry run)" if report["dry_run"] else ""
     print(f"Run {report['run_id']}: {report['status']}{dry_run}")
     print(f"  execution {execution['status']} in {took:.1f} s; report delivered by SNS to SQS")
-    print_entries("created", report["created"], ("source_type", "source_id", "snapshot_id"))
-    print_entries("skipped", report["skipped"], ("source_id", "reason"))
-    print_entries("failed", report["failed"], ("source_id", "error_code", "message"))
+    if "rpo_hours" in report:
+        print(f"  RPO {report['rpo_hours']:g} h: age of each target's newest available snapshot")
+    print_entries(
+        "created", with_rpo(report["created"]), ("source_type", "source_id", "rpo", "snapshot_id")
+    )
+    print_entries("skipped", with_rpo(report["skipped"]), ("source_id", "rpo", "reason"))
+    print_entries(
+        "failed", with_rpo(report["failed"]), ("source_id", "rpo", "error_code", "message")
+    )
     print_entries("deleted", report["deleted"], ("source_type", "source_id", "snapshot_id"))
+    if "storage" in report:  # a restore-test run lists no snapshot: no storage, no RPO
+        storage = report["storage"]
+        print(
+            f"  storage at the run's start: {storage['snapshot_count']} managed snapshots, "
+            f"{storage['allocated_gib']:g} GiB, at most "
+            f"{storage['estimated_monthly_cost_usd']:.2f} USD a month (upper bound)"
+        )
     if "restore_tests" in report:
         columns = ("source_type", "source_id", "status", "restore_seconds", "deleted")
         print_entries("restore tests", report["restore_tests"], columns)

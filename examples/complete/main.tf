@@ -4,6 +4,12 @@ provider "aws" {
   region = "eu-west-1"
 }
 
+# The disaster-recovery Region: copies of each snapshot are kept there, encrypted with its own key.
+provider "aws" {
+  alias  = "dr"
+  region = "eu-central-1"
+}
+
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 # `id` is the region name from provider 3.x through 6.x (`name` is deprecated in 6.x).
@@ -12,6 +18,8 @@ data "aws_region" "current" {}
 locals {
   name       = "rsm-complete"
   account_id = data.aws_caller_identity.current.account_id
+  # The account that may restore this deployment's snapshots (a separate recovery account).
+  recovery_account_id = "210987654321"
   tags = {
     Team       = "platform"
     CostCenter = "1234"
@@ -66,6 +74,51 @@ resource "aws_kms_key" "this" {
   tags                    = local.tags
 }
 
+# Encrypts the copies in the disaster-recovery Region. The default key policy delegates to IAM, so
+# the module's Check role (granted kms:CreateGrant for RDS and kms:DescribeKey on this key) can use
+# it through RDS.
+resource "aws_kms_key" "dr" {
+  provider = aws.dr
+
+  description             = "Encrypts the ${local.name} snapshot copies in the disaster-recovery Region."
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  tags                    = local.tags
+}
+
+# A snapshot encrypted with the AWS-managed key aws/rds cannot be shared: the module re-encrypts a
+# copy with this key and shares the copy. The recovery account must be able to use the key to copy
+# or restore the shared snapshot (RDS user guide, "Sharing encrypted snapshots").
+data "aws_iam_policy_document" "share_key" {
+  statement {
+    sid       = "AccountAdministersKey"
+    actions   = ["kms:*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "RecoveryAccountUsesSharedSnapshots"
+    actions   = ["kms:Decrypt", "kms:DescribeKey", "kms:CreateGrant", "kms:ReEncrypt*", "kms:GenerateDataKey*"]
+    resources = ["*"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.recovery_account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "share" {
+  description             = "Encrypts the shareable copies of ${local.name} snapshots made with aws/rds."
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.share_key.json
+  tags                    = local.tags
+}
+
 module "rds_snapshot_manager" {
   source = "../../modules/rds-snapshot-manager"
 
@@ -104,4 +157,17 @@ module "rds_snapshot_manager" {
   log_retention_days = 400
 
   kms_key_arn = aws_kms_key.this.arn
+
+  # Backup assurance: the RPO alarm fires when a database's newest snapshot is older than 30 h, or
+  # when no run has reported for 30 h; the dashboard shows runs, snapshots, failures and ages.
+  rpo_hours                    = 30
+  create_dashboard             = true
+  snapshot_price_per_gib_month = 0.095
+  metric_target_limit          = 100
+
+  copy_to_regions = [
+    { region = "eu-central-1", kms_key_arn = aws_kms_key.dr.arn, retention_days = 30, share = true },
+  ]
+  share_with_account_ids = [local.recovery_account_id]
+  share_kms_key_arn      = aws_kms_key.share.arn
 }

@@ -27,3 +27,8 @@ output "kms_key_arn" {
   description = "The customer-managed key of this deployment."
   value       = aws_kms_key.this.arn
 }
+
+output "dashboard_name" {
+  description = "CloudWatch dashboard of runs, snapshots, failures and snapshot ages."
+  value       = module.rds_snapshot_manager.dashboard_name
+}

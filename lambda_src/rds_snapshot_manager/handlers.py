@@ -28,6 +28,7 @@ def _context(event: dict[str, Any], *, strict_input: bool = True) -> RunContext:
     )
 
 
+@logs.inject_lambda_context
 def create_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     ctx = _context(event)
     if ctx.restore_test:  # a restore-test run (D10) starts restores and creates no snapshot
@@ -35,6 +36,7 @@ def create_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     return engine().create.run(ctx).summary()
 
 
+@logs.inject_lambda_context
 def check_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     ctx = _context(event)
     if ctx.restore_test:
@@ -42,10 +44,12 @@ def check_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     return engine().check.run(ctx).summary()
 
 
+@logs.inject_lambda_context
 def prune_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     return engine().prune.run(_context(event)).summary()
 
 
+@logs.inject_lambda_context
 def notify_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     # A run whose input was rejected still gets its report; the caught error says why.
     return engine().notify.run(_context(event, strict_input=False)).summary()

@@ -11,6 +11,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rds_snapshot_manager.domain.restore import RestoreTestConfig
+from rds_snapshot_manager.domain.retention import PERIODS, Tiers
+from rds_snapshot_manager.domain.rpo import (
+    DEFAULT_PRICE_PER_GIB_MONTH,
+    MAX_RPO_HOURS,
+    default_rpo_hours,
+)
 from rds_snapshot_manager.domain.work import (
     MAX_COPY_REGIONS,
     MAX_SHARE_ACCOUNTS,
@@ -42,6 +48,7 @@ class Settings:
     targets_s3_key: str = ""
     backup_interval_hours: float = 24.0
     retention_days: float = 7.0
+    retention_policy: Tiers | None = None  # tiered retention; replaces retention_days when set
     delete_old_snapshots: bool = True
     min_snapshots_to_keep: int = 1
     dry_run: bool = False
@@ -55,6 +62,9 @@ class Settings:
     copy_to_regions: tuple[CopyRegion, ...] = ()
     share_with_account_ids: tuple[str, ...] = ()
     share_kms_key_arn: str = ""
+    rpo_hours: float | None = None  # None: the module's default, see `rpo`
+    snapshot_price_per_gib_month: float = DEFAULT_PRICE_PER_GIB_MONTH
+    metric_target_limit: int = 50
 
     @property
     def home_region(self) -> str:
@@ -77,6 +87,13 @@ class Settings:
             self.share_with_account_ids,
             self.share_kms_key_arn,
         )
+
+    @property
+    def rpo(self) -> float:
+        """The RPO in hours: RSM_RPO_HOURS, else the module's default (D6)."""
+        if self.rpo_hours is not None:
+            return self.rpo_hours
+        return default_rpo_hours(self.backup_interval_hours, self.wait_timeout_seconds)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +123,7 @@ class Settings:
             # Bounds match the module's validations (common design decision D4).
             backup_interval_hours=reader.positive_number("RSM_BACKUP_INTERVAL_HOURS", 24, 8760),
             retention_days=reader.positive_number("RSM_RETENTION_DAYS", 7, 3650),
+            retention_policy=reader.tiers("RSM_RETENTION_POLICY"),
             delete_old_snapshots=reader.boolean("RSM_DELETE_OLD_SNAPSHOTS", default=True),
             min_snapshots_to_keep=reader.whole_number("RSM_MIN_SNAPSHOTS_TO_KEEP", 1, 0, 1000),
             dry_run=reader.boolean("RSM_DRY_RUN", default=False),
@@ -119,6 +137,15 @@ class Settings:
             share_with_account_ids=accounts,
             share_kms_key_arn=_share_key(reader, home_region),
             restore_test=_restore_test(reader, wait_timeout_seconds),
+            rpo_hours=(
+                reader.positive_number("RSM_RPO_HOURS", 0, MAX_RPO_HOURS)
+                if reader.text("RSM_RPO_HOURS")
+                else None
+            ),
+            snapshot_price_per_gib_month=reader.number_from(
+                "RSM_SNAPSHOT_PRICE_PER_GIB_MONTH", DEFAULT_PRICE_PER_GIB_MONTH, 0, 1000
+            ),
+            metric_target_limit=reader.whole_number("RSM_METRIC_TARGET_LIMIT", 50, 0, 500),
         )
 
 
@@ -328,6 +355,28 @@ class _Reader:
         if not isinstance(value, dict) or not all(isinstance(item, str) for item in value.values()):
             raise SettingsError(f"{name} must be {expected}; got {self.text(name)!r}.")
         return {str(key): str(item) for key, item in value.items()}
+
+    def tiers(self, name: str) -> Tiers | None:
+        """A JSON object of tier counts (`daily`, `weekly`, `monthly`, `yearly`; missing = 0), or
+        None when empty (off)."""
+        if not self.text(name):
+            return None
+        expected = (
+            "a JSON object of whole numbers from 0 to 1000 with keys among daily, weekly, "
+            'monthly and yearly, at least one greater than 0, e.g. {"daily":7,"weekly":4}'
+        )
+        value = self.json_value(name, "{}", expected)
+        if not isinstance(value, dict) or not set(value) <= set(PERIODS):
+            raise SettingsError(f"{name} must be {expected}; got {self.text(name)!r}.")
+        # Terraform renders a whole number as `7`; `7.0` is the same count.
+        counts = {
+            tier: int(n) if isinstance(n, float) and n.is_integer() else n
+            for tier, n in value.items()
+        }
+        try:
+            return Tiers(**counts)
+        except ValueError:
+            raise SettingsError(f"{name} must be {expected}; got {self.text(name)!r}.") from None
 
     def _number(
         self, name: str, default: float, allowed: str, ok: Callable[[float], bool]

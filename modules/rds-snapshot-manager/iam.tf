@@ -26,8 +26,10 @@ locals {
     "${local.rds_arn_prefix}:cluster-snapshot:${local.snapshot_id_prefix}*",
   ]
 
-  # The tags Create sets on a new snapshot (lambda_src services/create.py); no other key may be set.
-  snapshot_tag_keys = ["ManagedBy", "RunId", "SourceId", "SourceType", "RunStartedAt"]
+  # The tags the functions set on what they create (lambda_src services/create.py and check.py);
+  # no other key may be set. D7: RunReason (on-demand runs), CopySourceRegion (cross-region copies),
+  # ShareCopyOf (re-encrypted shareable copies), RestoreTestOf (restore-test databases).
+  snapshot_tag_keys = ["ManagedBy", "RunId", "SourceId", "SourceType", "RunStartedAt", "RunReason", "CopySourceRegion", "ShareCopyOf", "RestoreTestOf"]
 
   # What the Describe statements of create, check and prune are granted on: listing reads every
   # snapshot (hand-made ones included) to tell ours from the rest; describing changes nothing.
@@ -36,6 +38,57 @@ locals {
     "${local.rds_arn_prefix}:cluster:*",
     "${local.rds_arn_prefix}:snapshot:*",
     "${local.rds_arn_prefix}:cluster-snapshot:*",
+  ]
+
+  # Disaster recovery (issue 10, D8). A copy keeps its original's identifier in its destination
+  # Region, so the prefix scopes copies there too; CopySourceRegion = this Region tells our copies
+  # from a same-named deployment's own snapshots in that Region.
+  copy_regions  = [for copy in var.copy_to_regions : copy.region]
+  share_regions = [for copy in var.copy_to_regions : copy.region if copy.share]
+  shares        = length(var.share_with_account_ids) > 0
+  copy_snapshot_arns = flatten([for region in local.copy_regions : [
+    "arn:${local.partition}:rds:${region}:${local.account_id}:snapshot:${local.snapshot_id_prefix}*",
+    "arn:${local.partition}:rds:${region}:${local.account_id}:cluster-snapshot:${local.snapshot_id_prefix}*",
+  ]])
+  shared_copy_arns = [for arn in local.copy_snapshot_arns : arn if contains(local.share_regions, split(":", arn)[3])]
+  copy_describe_resources = flatten([for region in local.copy_regions : [
+    "arn:${local.partition}:rds:${region}:${local.account_id}:snapshot:*",
+    "arn:${local.partition}:rds:${region}:${local.account_id}:cluster-snapshot:*",
+  ]])
+  # D8: the shareable re-encrypted copy of a default-key snapshot (naming.share_copy_id).
+  share_copy_arns = var.share_kms_key_arn == null ? [] : [
+    "${local.rds_arn_prefix}:snapshot:${local.snapshot_id_prefix}s-*",
+    "${local.rds_arn_prefix}:cluster-snapshot:${local.snapshot_id_prefix}s-*",
+  ]
+  # The keys RDS encrypts copies with, on the function's behalf: each destination's, and the share key.
+  rds_grant_key_arns = concat(
+    [for copy in var.copy_to_regions : copy.kms_key_arn if copy.kms_key_arn != null],
+    var.share_kms_key_arn == null ? [] : [var.share_kms_key_arn],
+  )
+
+  # Sharing and un-sharing (Check shares, Prune un-shares before it deletes): only snapshots that
+  # are ours by the whole rule. IAM has no condition key on the attribute's values (the Service
+  # Authorization Reference lists none for rds:ModifyDBSnapshotAttribute), so which accounts are
+  # added, and never "all", is the code's to enforce (docs/IAM_PROOF.md).
+  share_statements = concat(
+    local.shares ? [{
+      sid       = "ShareOnlyOwnSnapshots"
+      resources = local.owned_snapshot_arns
+      equals    = { "aws:ResourceTag/ManagedBy" = [var.name] }
+      null      = { "aws:ResourceTag/CopySourceRegion" = ["true"] }
+    }] : [],
+    length(local.shared_copy_arns) > 0 ? [{
+      sid       = "ShareOnlyOwnCopiesInShareRegions"
+      resources = local.shared_copy_arns
+      equals    = { "aws:ResourceTag/ManagedBy" = [var.name], "aws:ResourceTag/CopySourceRegion" = [local.region] }
+      null      = {}
+    }] : [],
+  )
+  share_actions = [
+    "rds:ModifyDBSnapshotAttribute",
+    "rds:ModifyDBClusterSnapshotAttribute",
+    "rds:DescribeDBSnapshotAttributes",
+    "rds:DescribeDBClusterSnapshotAttributes",
   ]
 
   # D3: exactly the ledger calls each step makes (docs/ARCHITECTURE.md, "Access patterns"), on the
@@ -264,10 +317,51 @@ data "aws_iam_policy_document" "create" {
   }
 }
 
+# What Check and Prune both do in disaster recovery: list the copy Regions, and share (Check) or
+# un-share before deleting (Prune) only snapshots that are ours.
+data "aws_iam_policy_document" "disaster_recovery" {
+  count = length(local.copy_regions) > 0 || local.shares ? 1 : 0
+
+  dynamic "statement" {
+    for_each = length(local.copy_regions) > 0 ? [local.copy_describe_resources] : []
+    content {
+      sid       = "DescribeSnapshotsInCopyRegions"
+      actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.share_statements
+    content {
+      sid       = statement.value.sid
+      actions   = local.share_actions
+      resources = statement.value.resources
+      dynamic "condition" {
+        for_each = statement.value.equals
+        content {
+          test     = "StringEquals"
+          variable = condition.key
+          values   = condition.value
+        }
+      }
+      dynamic "condition" {
+        for_each = statement.value.null
+        content {
+          test     = "Null"
+          variable = condition.key
+          values   = condition.value
+        }
+      }
+    }
+  }
+}
+
 data "aws_iam_policy_document" "check" {
   source_policy_documents = concat(
     [data.aws_iam_policy_document.lambda_common["check"].json],
-    local.restore_tests ? [data.aws_iam_policy_document.restore_cleanup[0].json] : []
+    local.restore_tests ? [data.aws_iam_policy_document.restore_cleanup[0].json] : [],
+    data.aws_iam_policy_document.disaster_recovery[*].json
   )
 
   statement {
@@ -275,6 +369,122 @@ data "aws_iam_policy_document" "check" {
     actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
     resources = local.describe_resources
   }
+
+  dynamic "statement" {
+    # The source of every copy (cross-Region, or the re-encrypted share copy): a snapshot that is
+    # ours by the whole rule (prefix, ManagedBy, and not itself a copy from another Region).
+    for_each = length(local.copy_regions) > 0 || var.share_kms_key_arn != null ? [local.owned_snapshot_arns] : []
+    content {
+      sid       = "CopyOnlyOwnSnapshots"
+      actions   = ["rds:CopyDBSnapshot", "rds:CopyDBClusterSnapshot"]
+      resources = statement.value
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/ManagedBy"
+        values   = [var.name]
+      }
+      condition {
+        test     = "Null"
+        variable = "aws:ResourceTag/CopySourceRegion"
+        values   = ["true"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    # The new copy in a listed Region: our prefix, tagged ManagedBy = name and CopySourceRegion =
+    # this Region (what Prune's delete there requires), only our tag keys.
+    for_each = length(local.copy_regions) > 0 ? [local.copy_snapshot_arns] : []
+    content {
+      sid       = "CopyToListedRegionsTaggedAsOurCopies"
+      actions   = ["rds:CopyDBSnapshot", "rds:CopyDBClusterSnapshot", "rds:AddTagsToResource"]
+      resources = statement.value
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/ManagedBy"
+        values   = [var.name]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/CopySourceRegion"
+        values   = [local.region]
+      }
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "aws:TagKeys"
+        values   = local.snapshot_tag_keys
+      }
+    }
+  }
+
+  dynamic "statement" {
+    # The shareable re-encrypted copy (D8 id prefix + "s-"), tagged ShareCopyOf its original.
+    for_each = var.share_kms_key_arn == null ? [] : [local.share_copy_arns]
+    content {
+      sid       = "MakeShareCopiesTaggedShareCopyOf"
+      actions   = ["rds:CopyDBSnapshot", "rds:CopyDBClusterSnapshot", "rds:AddTagsToResource"]
+      resources = statement.value
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/ManagedBy"
+        values   = [var.name]
+      }
+      condition {
+        test     = "Null"
+        variable = "aws:RequestTag/ShareCopyOf"
+        values   = ["false"]
+      }
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "aws:TagKeys"
+        values   = local.snapshot_tag_keys
+      }
+    }
+  }
+
+  dynamic "statement" {
+    # RDS encrypts a copy with the given key on the function's behalf: it calls kms:CreateGrant and
+    # kms:DescribeKey with the caller's permissions (RDS user guide, "AWS KMS key management":
+    # to use a KMS key, a user needs kms:CreateGrant and kms:DescribeKey on it).
+    # kms:GrantIsForAWSResource limits the grants to those an AWS service makes for its resource.
+    for_each = length(local.rds_grant_key_arns) > 0 ? [local.rds_grant_key_arns] : []
+    content {
+      sid       = "LetRdsGrantItselfTheCopyKeys"
+      actions   = ["kms:CreateGrant"]
+      resources = statement.value
+      condition {
+        test     = "Bool"
+        variable = "kms:GrantIsForAWSResource"
+        values   = ["true"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = length(local.rds_grant_key_arns) > 0 ? [local.rds_grant_key_arns] : []
+    content {
+      sid       = "DescribeCopyKeys"
+      actions   = ["kms:DescribeKey"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    # Before sharing, Check tells whether a snapshot is encrypted with the AWS-managed key aws/rds,
+    # which RDS cannot share (KeyManager = AWS in DescribeKey). The key is whatever encrypts the
+    # database, so it is known only at run time: DescribeKey (metadata only, no use of the key) on
+    # the keys of this account and Region. KMS offers no narrower form: DescribeKey supports only the condition
+    # keys kms:CallerAccount, kms:RequestAlias and kms:ViaService (Service Authorization Reference,
+    # AWS KMS), a request by key ARN carries no alias, and kms:ResourceAliases would deny the
+    # customer-managed keys whose metadata tells "shareable" apart.
+    for_each = local.shares ? ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"] : []
+    content {
+      sid       = "TellDefaultKeySnapshotsApart"
+      actions   = ["kms:DescribeKey"]
+      resources = [statement.value]
+    }
+  }
+
 }
 
 data "aws_iam_policy_document" "prune" {
@@ -282,7 +492,9 @@ data "aws_iam_policy_document" "prune" {
 
   source_policy_documents = concat(
     [data.aws_iam_policy_document.lambda_common["prune"].json],
-    local.restore_tests ? [data.aws_iam_policy_document.restore_cleanup[0].json] : []
+    local.restore_tests ? [data.aws_iam_policy_document.restore_cleanup[0].json] : [],
+    # Un-sharing and the copy Regions' listing serve deletes only: none for the sweeper alone.
+    var.delete_old_snapshots ? data.aws_iam_policy_document.disaster_recovery[*].json : []
   )
 
   dynamic "statement" {
@@ -295,8 +507,12 @@ data "aws_iam_policy_document" "prune" {
   }
 
   dynamic "statement" {
-    # The only delete permission: snapshots with this deployment's prefix AND its ManagedBy tag (the
-    # ownership rule, D1), never anyone else's and never a hand-made copy carrying the tag.
+    # The only delete permission in this Region: snapshots with this deployment's prefix AND its
+    # ManagedBy tag (the ownership rule, D1), never anyone else's and never a hand-made copy
+    # carrying the tag; and without CopySourceRegion (D8): a same-named deployment in another
+    # Region copies its snapshots here under the same prefix and tag, and those are its to delete.
+    # Prune also exists for the restore-test sweeper alone; it deletes snapshots only with
+    # delete_old_snapshots.
     for_each = var.delete_old_snapshots ? [local.owned_snapshot_arns] : []
     content {
       sid       = "DeleteOnlyManagedSnapshots"
@@ -307,8 +523,35 @@ data "aws_iam_policy_document" "prune" {
         variable = "aws:ResourceTag/ManagedBy"
         values   = [var.name]
       }
+      condition {
+        test     = "Null"
+        variable = "aws:ResourceTag/CopySourceRegion"
+        values   = ["true"]
+      }
     }
   }
+
+  dynamic "statement" {
+    # In a listed Region, only our copies: prefix, ManagedBy = name AND CopySourceRegion = this
+    # Region, never the snapshots a same-named deployment there made itself (D8).
+    for_each = var.delete_old_snapshots && length(local.copy_regions) > 0 ? [local.copy_snapshot_arns] : []
+    content {
+      sid       = "DeleteOnlyOwnCopiesInCopyRegions"
+      actions   = ["rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"]
+      resources = statement.value
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/ManagedBy"
+        values   = [var.name]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/CopySourceRegion"
+        values   = [local.region]
+      }
+    }
+  }
+
 }
 
 data "aws_iam_policy_document" "notify" {

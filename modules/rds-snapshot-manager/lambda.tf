@@ -1,3 +1,12 @@
+locals {
+  # Backup assurance settings (Settings in lambda_src): short numbers, about 100 bytes of the 4 KB.
+  assurance_environment = {
+    RSM_RPO_HOURS                    = tostring(local.rpo_hours)
+    RSM_SNAPSHOT_PRICE_PER_GIB_MONTH = tostring(var.snapshot_price_per_gib_month)
+    RSM_METRIC_TARGET_LIMIT          = tostring(var.metric_target_limit)
+  }
+}
+
 resource "aws_cloudwatch_log_group" "lambda" {
   for_each = local.functions
 
@@ -28,7 +37,7 @@ resource "aws_lambda_function" "this" {
   kms_key_arn = var.kms_key_arn
 
   environment {
-    variables = local.lambda_environment
+    variables = merge(local.lambda_environment, local.assurance_environment)
   }
 
   tracing_config {
@@ -39,8 +48,26 @@ resource "aws_lambda_function" "this" {
 
   lifecycle {
     precondition {
-      condition     = local.target_env_bytes <= local.target_env_max_bytes
-      error_message = "db_instance_identifiers, db_cluster_identifiers, selection_tags and restore_test take ${local.target_env_bytes} bytes as JSON, more than the ${local.target_env_max_bytes} that fit in the Lambda environment (4 KB in all). Select large fleets with selection_tags or list them in a file given by targets_s3_object."
+      condition     = local.input_env_bytes <= local.input_env_max_bytes
+      error_message = "db_instance_identifiers, db_cluster_identifiers, selection_tags, copy_to_regions, share_with_account_ids, share_kms_key_arn and restore_test take ${local.input_env_bytes} bytes as JSON, more than the ${local.input_env_max_bytes} that fit in the Lambda environment (4 KB in all). Select large fleets with selection_tags or list them in a file given by targets_s3_object."
+    }
+
+    # Disaster recovery: what a variable validation cannot see (the deployment's own Region and
+    # account). The Region comes from the ledger table's ARN (main.tf), known at plan once the table
+    # exists; for a new deployment these fail the apply before any function is created.
+    precondition {
+      condition     = !contains([for copy in var.copy_to_regions : copy.region], local.region)
+      error_message = "copy_to_regions must not list the deployment's own Region ${local.region}: a copy there would be a second snapshot in the same place, not disaster recovery."
+    }
+
+    precondition {
+      condition     = !contains(var.share_with_account_ids, local.account_id)
+      error_message = "share_with_account_ids must not list the deployment's own account ${local.account_id}: its snapshots are already restorable there."
+    }
+
+    precondition {
+      condition     = var.share_kms_key_arn == null || try(split(":", var.share_kms_key_arn)[3], "") == local.region
+      error_message = "share_kms_key_arn must be a key in the deployment's own Region ${local.region}, where the re-encrypted copy is made; got \"${coalesce(var.share_kms_key_arn, "null")}\"."
     }
   }
 

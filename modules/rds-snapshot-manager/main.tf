@@ -53,9 +53,18 @@ locals {
   selects_dynamically = length(var.selection_tags) > 0 || var.targets_s3_object != null
 
   # Lambda caps all environment variables of a function at 4 KB; the other variables take at most
-  # about 1 KB (topic ARNs, table name, numbers), so the target lists get the rest.
-  target_env_bytes     = length(jsonencode(var.db_instance_identifiers)) + length(jsonencode(var.db_cluster_identifiers)) + length(jsonencode(var.selection_tags)) + length(local.restore_test_env)
-  target_env_max_bytes = 3072
+  # about 1 KB (topic ARNs, table name, numbers), so the values whose size the inputs decide (the
+  # target lists, the disaster-recovery settings and the restore-test settings) get the rest.
+  input_env_bytes = sum([for value in [
+    local.lambda_environment.RSM_DB_INSTANCE_IDENTIFIERS,
+    local.lambda_environment.RSM_DB_CLUSTER_IDENTIFIERS,
+    local.lambda_environment.RSM_SELECTION_TAGS,
+    local.lambda_environment.RSM_COPY_TO_REGIONS,
+    local.lambda_environment.RSM_SHARE_WITH_ACCOUNT_IDS,
+    local.lambda_environment.RSM_SHARE_KMS_KEY_ARN,
+    local.lambda_environment.RSM_RESTORE_TEST,
+  ] : length(value)])
+  input_env_max_bytes = 3072
 
   lambda_environment = {
     RSM_NAME                    = var.name
@@ -69,6 +78,7 @@ locals {
     RSM_TARGETS_S3_KEY          = try(var.targets_s3_object.key, "")
     RSM_BACKUP_INTERVAL_HOURS   = tostring(var.backup_interval_hours)
     RSM_RETENTION_DAYS          = tostring(var.retention_days)
+    RSM_RETENTION_POLICY        = var.retention_policy == null ? "" : jsonencode(var.retention_policy)
     RSM_DELETE_OLD_SNAPSHOTS    = tostring(var.delete_old_snapshots)
     RSM_MIN_SNAPSHOTS_TO_KEEP   = tostring(var.min_snapshots_to_keep)
     RSM_DRY_RUN                 = tostring(var.dry_run)
@@ -78,6 +88,11 @@ locals {
     RSM_MANUAL_SNAPSHOT_QUOTA   = tostring(var.manual_snapshot_quota)
     RSM_MAX_CONCURRENCY         = tostring(var.api_concurrency)
     RSM_RESTORE_TEST            = local.restore_test_env
+    # Disaster recovery (D6): [{"region", "kms_key_arn" (or null), "retention_days" (or null),
+    # "share"}], the account ids as a JSON list, and the share key ("" = none).
+    RSM_COPY_TO_REGIONS        = jsonencode(var.copy_to_regions)
+    RSM_SHARE_WITH_ACCOUNT_IDS = jsonencode(var.share_with_account_ids)
+    RSM_SHARE_KMS_KEY_ARN      = var.share_kms_key_arn == null ? "" : var.share_kms_key_arn
   }
 
   # The Check loop stops itself after wait_timeout_minutes; the execution timeout adds an hour for

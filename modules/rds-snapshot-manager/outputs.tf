@@ -34,7 +34,7 @@ output "schedule_rule_arn" {
 }
 
 output "lambda_function_arns" {
-  description = "ARNs of the Lambda functions, by step: create, check, notify and, when delete_old_snapshots is true, prune."
+  description = "ARNs of the Lambda functions, by step: create, check, notify and, when delete_old_snapshots is true or restore_test is set, prune."
   value       = try({ for key, function in aws_lambda_function.this : key => function.arn }, null)
 }
 
@@ -49,9 +49,10 @@ output "log_group_names" {
 }
 
 output "alarm_arns" {
-  description = "ARNs of the CloudWatch alarms: failed and timed-out executions, failed-invocations (the schedule could not start a run) and, where the schedule's longest gap is at most about 6 days, missed-run (no run started)."
+  description = "ARNs of the CloudWatch alarms: failed and timed-out executions, failed-invocations (the schedule could not start a run), rpo (the newest snapshot of some target is older than rpo_hours, or no run reported for that long), targets-failed (a PARTIAL run) and, where the schedule's longest gap is at most about 6 days, missed-run (no run started)."
   value = try(merge(
     { for key, alarm in aws_cloudwatch_metric_alarm.executions : key => alarm.arn },
+    { for key, alarm in aws_cloudwatch_metric_alarm.assurance : key => alarm.arn },
     { for alarm in aws_cloudwatch_metric_alarm.missed_run : "missed-run" => alarm.arn },
   ), null)
 }
@@ -64,4 +65,14 @@ output "snapshot_identifier_prefix" {
 output "restore_test_rule_arn" {
   description = "ARN of the EventBridge rule that starts restore-test runs; null when restore_test is off."
   value       = try(aws_cloudwatch_event_rule.restore_test[0].arn, null)
+}
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard, or null when create_dashboard is false."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_name, null)
+}
+
+output "dashboard_arn" {
+  description = "ARN of the CloudWatch dashboard, or null when create_dashboard is false."
+  value       = try(aws_cloudwatch_dashboard.this[0].dashboard_arn, null)
 }

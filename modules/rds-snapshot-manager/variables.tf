@@ -142,6 +142,29 @@ variable "retention_days" {
   }
 }
 
+variable "retention_policy" {
+  description = "Tiered (grandfather-father-son) retention: for each tier, keep the newest managed snapshot in each of the N most recent periods that have one (daily = UTC calendar days, weekly = ISO weeks, monthly = calendar months, yearly = calendar years). When set, it replaces retention_days; min_snapshots_to_keep and the ownership rule still apply. null = off."
+  type = object({
+    daily   = optional(number, 0)
+    weekly  = optional(number, 0)
+    monthly = optional(number, 0)
+    yearly  = optional(number, 0)
+  })
+  default = null
+
+  validation {
+    condition = var.retention_policy == null ? true : alltrue([
+      for count in values(var.retention_policy) : count >= 0 && count <= 1000 && floor(count) == count
+    ])
+    error_message = "retention_policy counts (daily, weekly, monthly, yearly) must be whole numbers from 0 to 1000; got ${jsonencode(var.retention_policy)}."
+  }
+
+  validation {
+    condition     = var.retention_policy == null ? true : anytrue([for count in values(var.retention_policy) : count > 0])
+    error_message = "retention_policy must keep something: at least one of daily, weekly, monthly and yearly must be greater than 0 (or set retention_policy = null to use retention_days); got ${jsonencode(var.retention_policy)}."
+  }
+}
+
 variable "delete_old_snapshots" {
   description = "Delete expired managed snapshots. false creates no Prune function, permission or state; history stays in DynamoDB."
   type        = bool
@@ -444,5 +467,145 @@ variable "restore_test" {
       ), false
     )
     error_message = "restore_test may only test this deployment's targets: restore_test.db_instance_identifiers and db_cluster_identifiers must be among db_instance_identifiers and db_cluster_identifiers (or selection_tags / targets_s3_object must select them)."
+  }
+}
+
+################################################################################
+# Backup assurance: RPO audit, metrics, alarms and dashboard
+################################################################################
+
+variable "rpo_hours" {
+  description = "Recovery point objective: a target whose newest available managed snapshot is older than this many hours is a failure, and the RPO alarm fires when the fleet's oldest newest-snapshot exceeds it or no run reports for this long. null = backup_interval_hours + wait_timeout_minutes / 60 + 1."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.rpo_hours == null ? true : var.rpo_hours > 0 && var.rpo_hours <= 87600 && var.rpo_hours >= var.backup_interval_hours
+    error_message = "rpo_hours must be greater than 0, at most 87600 (ten years) and at least backup_interval_hours (${var.backup_interval_hours}), since a database is snapshotted only every backup_interval_hours; got ${coalesce(var.rpo_hours, 0)}."
+  }
+}
+
+variable "create_dashboard" {
+  description = "Create a CloudWatch dashboard named after the deployment: runs by status, snapshots, failures, newest-snapshot age per target against the RPO, run duration and restore time."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "snapshot_price_per_gib_month" {
+  description = "USD per GiB-month of RDS backup storage beyond the free allowance (0.095 is the us-east-1 list price; see the Amazon RDS pricing page for your Region), used for the report's estimated monthly storage cost. The estimate is an upper bound: snapshots are incremental and their allocated size overstates what is stored."
+  type        = number
+  default     = 0.095
+  nullable    = false
+
+  validation {
+    condition     = var.snapshot_price_per_gib_month >= 0 && var.snapshot_price_per_gib_month <= 1000
+    error_message = "snapshot_price_per_gib_month must be a price in USD from 0 to 1000; got ${var.snapshot_price_per_gib_month}."
+  }
+}
+
+variable "metric_target_limit" {
+  description = "Emit the per-target metric NewestSnapshotAgeHours (dimensions Deployment, SourceType, SourceId) for at most this many targets, the oldest first; the fleet-wide metrics cover every target. Bounds the number of custom metrics (each is billed)."
+  type        = number
+  default     = 50
+  nullable    = false
+
+  validation {
+    condition     = var.metric_target_limit >= 0 && var.metric_target_limit <= 500 && floor(var.metric_target_limit) == var.metric_target_limit
+    error_message = "metric_target_limit must be a whole number from 0 to 500; got ${var.metric_target_limit}."
+  }
+}
+
+################################################################################
+# Disaster recovery: cross-region copies and cross-account sharing (issue 10)
+################################################################################
+
+variable "copy_to_regions" {
+  description = "Copy each new snapshot to these Regions (at most 5, never the deployment's own). kms_key_arn: the key ARN in that Region that encrypts the copy of an encrypted snapshot (without one, an encrypted snapshot's copy fails with MissingDestinationKey in the report); retention_days: how long copies are kept there (null = the home rule); share: also share the copy with share_with_account_ids."
+  type = list(object({
+    region         = string
+    kms_key_arn    = optional(string)
+    retention_days = optional(number)
+    share          = optional(bool, false)
+  }))
+  default  = []
+  nullable = false
+
+  validation {
+    condition     = alltrue([for copy in var.copy_to_regions : can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", copy.region))])
+    error_message = "copy_to_regions[*].region must be AWS Region names like \"eu-central-1\" or \"us-gov-west-1\"; got ${jsonencode([for copy in var.copy_to_regions : copy.region if !can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", copy.region))])}."
+  }
+
+  validation {
+    condition     = length(distinct([for copy in var.copy_to_regions : copy.region])) == length(var.copy_to_regions)
+    error_message = "copy_to_regions must name each Region once; got ${jsonencode([for copy in var.copy_to_regions : copy.region])}."
+  }
+
+  validation {
+    condition     = length(var.copy_to_regions) <= 5
+    error_message = "copy_to_regions may list at most 5 Regions; got ${length(var.copy_to_regions)}."
+  }
+
+  validation {
+    # KMS keys are regional: RDS encrypts a copy only with a key of its destination Region. A key
+    # ARN, not an alias: the function role is granted kms:CreateGrant on exactly this ARN, and IAM
+    # matches the key ARN of the request, never an alias (KMS developer guide, alias-authorization).
+    condition     = alltrue([for copy in var.copy_to_regions : copy.kms_key_arn == null || (can(regex(local.kms_key_arn_pattern, copy.kms_key_arn)) && try(split(":", copy.kms_key_arn)[3], "") == copy.region)])
+    error_message = "copy_to_regions[*].kms_key_arn must be a KMS key ARN in that entry's own Region, like arn:aws:kms:eu-central-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias), or null; got ${jsonencode([for copy in var.copy_to_regions : "${copy.region}: ${copy.kms_key_arn}" if copy.kms_key_arn != null && !(can(regex(local.kms_key_arn_pattern, coalesce(copy.kms_key_arn, "-"))) && try(split(":", copy.kms_key_arn)[3], "") == copy.region)])}."
+  }
+
+  validation {
+    condition     = alltrue([for copy in var.copy_to_regions : copy.retention_days == null || (try(copy.retention_days > 0, false) && try(copy.retention_days <= 3650, false))])
+    error_message = "copy_to_regions[*].retention_days must be greater than 0 and at most 3650 (ten years), or null for the home rule; got ${jsonencode({ for copy in var.copy_to_regions : copy.region => copy.retention_days if copy.retention_days != null })}."
+  }
+
+  validation {
+    condition     = alltrue([for copy in var.copy_to_regions : !copy.share || length(var.share_with_account_ids) > 0])
+    error_message = "copy_to_regions sets share = true for ${jsonencode([for copy in var.copy_to_regions : copy.region if copy.share])}, but share_with_account_ids is empty: list the accounts to share with, or set share = false."
+  }
+}
+
+variable "share_with_account_ids" {
+  description = "AWS accounts each new snapshot (or its re-encrypted copy, see share_kms_key_arn) is shared with, for restore: 12-digit ids, at most 20, never the deployment's own account and never public (\"all\")."
+  type        = list(string)
+  default     = []
+  nullable    = false
+
+  validation {
+    # RDS makes a snapshot public with the value "all"; this module never does, whatever the input.
+    condition     = !anytrue([for id in var.share_with_account_ids : contains(["all", "*"], lower(trimspace(id)))])
+    error_message = "share_with_account_ids must never make a snapshot public: \"all\" and \"*\" are refused; list 12-digit account ids instead."
+  }
+
+  validation {
+    condition     = alltrue([for id in var.share_with_account_ids : can(regex("^[0-9]{12}$", id))])
+    error_message = "share_with_account_ids must be 12-digit AWS account ids, e.g. [\"210987654321\"]; got ${jsonencode([for id in var.share_with_account_ids : id if !can(regex("^[0-9]{12}$", id))])}."
+  }
+
+  validation {
+    condition     = length(distinct(var.share_with_account_ids)) == length(var.share_with_account_ids)
+    error_message = "share_with_account_ids must not repeat an account id; got ${jsonencode(var.share_with_account_ids)}."
+  }
+
+  validation {
+    # RDS lets a manual snapshot be shared with at most 20 accounts.
+    condition     = length(var.share_with_account_ids) <= 20
+    error_message = "share_with_account_ids may list at most 20 accounts (the RDS limit per manual snapshot); got ${length(var.share_with_account_ids)}."
+  }
+}
+
+variable "share_kms_key_arn" {
+  description = "Customer-managed KMS key (key ARN, in the deployment's Region) for a shareable copy of a snapshot encrypted with the AWS-managed key aws/rds, which RDS cannot share: the copy is re-encrypted with this key and shared instead. Its key policy must let share_with_account_ids use it. null: such snapshots are reported as not shareable (DefaultKeyNotShareable)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.share_kms_key_arn == null || can(regex(local.kms_key_arn_pattern, var.share_kms_key_arn))
+    error_message = "share_kms_key_arn must be a KMS key ARN like arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab (not an alias), or null; got \"${coalesce(var.share_kms_key_arn, "null")}\"."
+  }
+
+  validation {
+    condition     = var.share_kms_key_arn == null || length(var.share_with_account_ids) > 0
+    error_message = "share_kms_key_arn is only used to share snapshots: set share_with_account_ids too, or leave share_kms_key_arn null."
   }
 }

@@ -221,3 +221,97 @@ def test_the_prefix_the_proof_uses_is_the_modules(rendered: dict[str, render.Ren
     for key, prefix in with_prefix.items():
         configuration = rendered[key].configuration
         assert deployment_of(configuration, outputs[key]).prefix == prefix, key
+
+
+DISASTER_RECOVERY_ACTIONS = {
+    "rds:copydbsnapshot",
+    "rds:copydbclustersnapshot",
+    "rds:modifydbsnapshotattribute",
+    "rds:modifydbclustersnapshotattribute",
+    "rds:describedbsnapshotattributes",
+    "rds:describedbclustersnapshotattributes",
+    "kms:creategrant",
+    "kms:describekey",
+}
+
+
+def statements_of(item: render.Rendered) -> list[dict[str, Any]]:
+    return [
+        statement
+        for documents in item.policies.values()
+        for document in documents
+        for statement in document["Statement"]
+    ]
+
+
+def as_list(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+RESTORE_KEY_SID = "LetRdsUseSnapshotKeys"
+RESTORE_KEY_ACTIONS = {"kms:creategrant", "kms:describekey"}
+
+
+def test_without_disaster_recovery_no_role_copies_shares_or_uses_a_key_elsewhere(
+    rendered: dict[str, render.Rendered],
+) -> None:
+    """Issue 10: each feature adds its permissions only when on. A configuration without
+    copy_to_regions / share_with_account_ids / share_kms_key_arn grants none of their actions, and
+    no RDS resource outside its own Region."""
+    without = {
+        key: item
+        for key, item in rendered.items()
+        if not set(render.DISASTER_RECOVERY_INPUTS) & set(item.configuration.variables)
+    }
+    assert len(without) >= 6, sorted(without)
+    for key, item in without.items():
+        for statement in statements_of(item):
+            actions = {action.lower() for action in as_list(statement["Action"])}
+            # Restore tests (issue 11) let RDS use a snapshot's key for the restored database,
+            # through RDS and in this Region only: the same KMS actions, for another feature.
+            allowed = RESTORE_KEY_ACTIONS if statement.get("Sid") == RESTORE_KEY_SID else set()
+            assert not (actions & DISASTER_RECOVERY_ACTIONS) - allowed, (key, statement.get("Sid"))
+            for resource in as_list(statement["Resource"]):
+                if resource.startswith("arn:aws:kms:") and allowed:
+                    assert resource.split(":")[3] == render.REGION, (key, statement.get("Sid"))
+                if resource.startswith("arn:aws:rds:"):
+                    assert resource.split(":")[3] == render.REGION, (key, statement.get("Sid"))
+
+
+def test_disaster_recovery_reaches_only_the_listed_regions(
+    rendered: dict[str, render.Rendered],
+) -> None:
+    """The DR configuration's RDS and KMS resources are in its own Region or a listed one."""
+    if "disaster_recovery" not in rendered:
+        pytest.skip("the module has no copy_to_regions input")
+    item = rendered["disaster_recovery"]
+    listed = {
+        render.REGION,
+        *(copy["region"] for copy in item.configuration.variables["copy_to_regions"]),
+    }
+    regions = {
+        resource.split(":")[3]
+        for statement in statements_of(item)
+        for resource in as_list(statement["Resource"])
+        if resource.startswith(("arn:aws:rds:", "arn:aws:kms:"))
+    }
+    assert regions == listed
+
+
+# IAM quotas (IAM user guide, "IAM and AWS STS quotas"): the inline policies of one role may hold
+# 10,240 characters in all, white space not counted; a larger one fails PutRolePolicy at apply.
+ROLE_POLICY_CHARACTERS = 10_240
+
+
+def test_every_role_fits_the_inline_policy_quota(rendered: dict[str, render.Rendered]) -> None:
+    sizes = {
+        (key, render.role_key(role)): sum(
+            len("".join(json.dumps(document, separators=(",", ":")).split()))
+            for document in documents
+        )
+        for key, item in rendered.items()
+        for role, documents in item.policies.items()
+    }
+    largest = max(sizes, key=sizes.__getitem__)
+    print(f"largest role policy: {largest} {sizes[largest]} characters")
+    assert sizes[largest] <= ROLE_POLICY_CHARACTERS, (largest, sizes[largest])

@@ -5,6 +5,8 @@ states, lambda."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from tools.iam.evaluator import Request
@@ -13,6 +15,7 @@ from tools.iam.requests import (
     Deployment,
     UnmappedOperationError,
     authorizations,
+    share_value_violations,
 )
 
 D = Deployment(
@@ -155,3 +158,89 @@ def test_service_role_calls_and_identity_needing_no_permission() -> None:
 def test_an_unmapped_operation_is_never_waved_through(service: str, operation: str) -> None:
     with pytest.raises(UnmappedOperationError):
         authorizations(D, Call(service, operation, {}))
+
+
+DR = replace(
+    D,
+    kms_key_arn=None,
+    copy_to_regions=({"region": "us-east-1", "kms_key_arn": "arn:aws:kms:us-east-1:1:key/k"},),
+    share_with_account_ids=("210987654321",),
+)
+
+
+def test_a_copy_is_checked_on_the_source_with_its_tags_and_on_the_target_with_the_key() -> None:
+    """CopyDBSnapshot: the source (home ARN, its own tags) and the target (destination Region,
+    request tags), AddTagsToResource on the target, and what RDS does with the key for the caller:
+    kms:CreateGrant (a grant for an AWS resource) and kms:DescribeKey."""
+    source = f"{RDS}:snapshot:s1"
+    call = Call(
+        "rds",
+        "CopyDBSnapshot",
+        {
+            "SourceDBSnapshotIdentifier": source,
+            "TargetDBSnapshotIdentifier": "s1",
+            "KmsKeyId": "arn:aws:kms:us-east-1:1:key/k",
+            "Tags": TAGS,
+        },
+        region="us-east-1",
+        resource_tags={"ManagedBy": "rsm"},
+    )
+    context = {**REQUEST_TAGS, "aws:TagKeys": ["ManagedBy", "RunId"]}
+    target = "arn:aws:rds:us-east-1:123456789012:snapshot:s1"
+
+    assert authorizations(DR, call) == [
+        Request("rds:CopyDBSnapshot", source, {**context, "aws:ResourceTag/ManagedBy": "rsm"}),
+        Request("rds:CopyDBSnapshot", target, context),
+        Request("rds:AddTagsToResource", target, context),
+        Request(
+            "kms:CreateGrant", "arn:aws:kms:us-east-1:1:key/k", {"kms:GrantIsForAWSResource": True}
+        ),
+        Request("kms:DescribeKey", "arn:aws:kms:us-east-1:1:key/k"),
+    ]
+
+
+def test_kms_calls_by_key_id_and_a_grant_the_caller_makes_itself() -> None:
+    describe = Call("kms", "DescribeKey", {"KeyId": "k1"}, region="us-east-1")
+    grant = Call("kms", "CreateGrant", {"KeyId": "arn:aws:kms:eu-west-1:1:key/k2"})
+
+    assert authorizations(DR, describe) == [
+        Request("kms:DescribeKey", "arn:aws:kms:us-east-1:123456789012:key/k1")
+    ]
+    assert authorizations(DR, grant) == [
+        Request(
+            "kms:CreateGrant",
+            "arn:aws:kms:eu-west-1:1:key/k2",
+            {"kms:GrantIsForAWSResource": False},
+        )
+    ]
+    with pytest.raises(UnmappedOperationError):
+        authorizations(DR, Call("kms", "DescribeKey", {"KeyId": "alias/aws/rds"}))
+
+
+@pytest.mark.parametrize(
+    ("params", "violations"),
+    [
+        ({"AttributeName": "restore", "ValuesToAdd": ["210987654321"]}, []),
+        ({"AttributeName": "restore", "ValuesToRemove": ["all", "999999999999"]}, []),
+        (
+            {"AttributeName": "restore", "ValuesToAdd": ["ALL"]},
+            ["ValuesToAdd makes the snapshot public ('all')"],
+        ),
+        (
+            {"AttributeName": "restore", "ValuesToAdd": ["210987654321", "999999999999"]},
+            ["ValuesToAdd has accounts not in share_with_account_ids: ['999999999999']"],
+        ),
+        (
+            {"AttributeName": "other", "ValuesToAdd": ["210987654321"]},
+            ["AttributeName 'other' is not 'restore'"],
+        ),
+    ],
+)
+def test_share_values_are_held_to_the_listed_accounts_and_never_public(
+    params: dict[str, object], violations: list[str]
+) -> None:
+    """What IAM cannot check (no condition key on the attribute values): adding 'all' or an
+    unlisted account; removing any value is un-sharing and always fine."""
+    call = Call("rds", "ModifyDBSnapshotAttribute", {"DBSnapshotIdentifier": "s1", **params})
+
+    assert share_value_violations(DR, call) == violations

@@ -15,16 +15,17 @@ import pytest
 
 from rds_snapshot_manager.domain.naming import ownership_prefix
 from tools.localstack.harness import (
+    LEASE_KEY,
     Databases,
     Deployment,
     client,
+    hold_lease,
     managed_snapshots,
     receive,
     unique_name,
 )
 
 pytestmark = pytest.mark.integration
-LEASE_KEY = {"pk": {"S": "LEASE"}, "sk": {"S": "LEASE"}}
 
 
 @pytest.fixture(scope="module")
@@ -33,14 +34,6 @@ def leased(deploy: Callable[[str, dict[str, Any]], Deployment], databases: Datab
     instance = databases.add_instance(f"{name}-pg")
     # Every run is due, so only the lease can keep a run from snapshotting.
     return deploy(name, {"db_instance_identifiers": [instance], "backup_interval_hours": 0.0001})
-
-
-def hold_lease(deployment: Deployment, holder: str, until: float) -> None:
-    client("dynamodb").put_item(
-        TableName=deployment.outputs["dynamodb_table_name"],
-        Item={**LEASE_KEY, "v": {"N": "1"}, "holder": {"S": holder},
-              "lease_until": {"N": str(int(until))}},
-    )  # fmt: skip
 
 
 def test_a_run_that_meets_a_held_lease_is_skipped_and_changes_nothing(

@@ -37,7 +37,7 @@ run "create_tag_and_delete_only_snapshots_with_this_deployments_prefix" {
       ]) &&
       jsonencode({ for condition in statement.condition : "${condition.test} ${condition.variable}" => condition.values }) == jsonencode({
         "StringEquals aws:RequestTag/ManagedBy" = ["rsm-test"]
-        "ForAllValues:StringEquals aws:TagKeys" = ["ManagedBy", "RunId", "SourceId", "SourceType", "RunStartedAt"]
+        "ForAllValues:StringEquals aws:TagKeys" = ["ManagedBy", "RunId", "SourceId", "SourceType", "RunStartedAt", "RunReason", "CopySourceRegion", "ShareCopyOf", "RestoreTestOf"]
       })
     ])
     error_message = "Create and tag only our-prefixed snapshot ARNs, with ManagedBy = name and only our tag keys."
@@ -64,9 +64,12 @@ run "create_tag_and_delete_only_snapshots_with_this_deployments_prefix" {
         "arn:aws:rds:eu-west-1:123456789012:snapshot:rsm-6709b1ca-*",
         "arn:aws:rds:eu-west-1:123456789012:cluster-snapshot:rsm-6709b1ca-*",
       ]) &&
-      [for condition in statement.condition : "${condition.test} ${condition.variable}=${join(",", condition.values)}"] == ["StringEquals aws:ResourceTag/ManagedBy=rsm-test"]
+      jsonencode({ for condition in statement.condition : "${condition.test} ${condition.variable}" => condition.values }) == jsonencode({
+        "Null aws:ResourceTag/CopySourceRegion"  = ["true"]
+        "StringEquals aws:ResourceTag/ManagedBy" = ["rsm-test"]
+      })
     ])
-    error_message = "Prune may delete only our-prefixed snapshots that carry ManagedBy = name (both halves of the ownership rule)."
+    error_message = "Prune may delete only our-prefixed snapshots that carry ManagedBy = name (both halves of the ownership rule) and no CopySourceRegion (D8: not another Region's copy)."
   }
 }
 

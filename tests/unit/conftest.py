@@ -119,8 +119,13 @@ class Account:
         managed_by: str | None = NAME,
         cluster: bool = False,
         run_id: str = "earlier-run",
+        run_started_at: datetime | None = None,
     ) -> None:
+        """`run_started_at` tags the snapshot as made by a run that started then (its backup
+        time for the interval and the RPO: moto's create time is always now)."""
         tags = [{"Key": "RunId", "Value": run_id}]
+        if run_started_at is not None:
+            tags.append({"Key": "RunStartedAt", "Value": f"{run_started_at:%Y-%m-%dT%H:%M:%SZ}"})
         if managed_by is not None:
             tags.append({"Key": "ManagedBy", "Value": managed_by})
         if cluster:

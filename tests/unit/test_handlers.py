@@ -2,14 +2,16 @@ import json
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from botocore.exceptions import ReadTimeoutError
 
-from rds_snapshot_manager import handlers
+from rds_snapshot_manager import handlers, logs
 from rds_snapshot_manager.services.run import BadEventError
 from rds_snapshot_manager.settings import SettingsError
+from tests import emf
 from tests.unit.conftest import NAME, OURS, TABLE, Account, inject_exception
 
 CONTRACT_ITEM_KEYS = {
@@ -103,6 +105,9 @@ def test_one_cycle_end_to_end_publishes_the_contract_report(deployed: Account) -
         "snapshot_id": cluster["snapshot_id"], "source_id": "aurora-1-1",
         "source_type": "instance", "status": "available",
         "note": "covered by the snapshot of cluster aurora-1",
+        # its RPO is its cluster's; its cluster's row counts the storage
+        "newest_snapshot_age_hours": 0.0, "rpo_breached": False,
+        "managed_snapshot_count": 0, "managed_snapshot_gib": 0.0,
     }  # fmt: skip
     assert report["deleted"] == [
         {"snapshot_id": OURS + "db-a-old-1", "source_id": "db-a", "source_type": "instance"}
@@ -239,7 +244,7 @@ def test_a_lost_create_response_is_confirmed_and_the_report_is_true(deployed: Ac
 
 
 def test_restore_test_cycle_through_the_handlers(
-    deployed: Account, monkeypatch: pytest.MonkeyPatch
+    deployed: Account, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A restore-test execution (input {"restore_test": true}, D10) through all four handlers:
     nothing snapshotted or pruned, one restore measured and deleted, the payloads small."""
@@ -261,3 +266,26 @@ def test_restore_test_cycle_through_the_handlers(
     assert (test["source_id"], test["status"], test["deleted"]) == ("db-a", "restored", True)
     instances = deployed.rds.describe_db_instances()["DBInstances"]
     assert [db["DBInstanceIdentifier"] for db in instances] == ["db-a"]
+    # It lists no snapshot: no RPO judged, no storage priced, no fleet age for the RPO alarm.
+    assert "rpo_hours" not in report
+    assert "storage" not in report
+    names = {datum.name for datum in emf.data(capsys.readouterr().out.splitlines())}
+    assert {"Runs", "RestoreSeconds", "RestoreTestsFailed"} <= names
+    assert "MaxNewestSnapshotAgeHours" not in names
+
+
+def test_every_handler_line_carries_its_invocations_request_id(
+    deployed: Account, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(logs._Invocation, "cold_start", True)  # a fresh process
+    deployed.instance("db-a")
+    event = state()
+    for step, handler in (("create", handlers.create_handler),
+                          ("notify", handlers.notify_handler)):  # fmt: skip
+        handler(event, SimpleNamespace(aws_request_id=f"req-{step}", function_name=step))
+        lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        assert lines, step
+        assert {line["function_request_id"] for line in lines} == {f"req-{step}"}
+        assert {line["function_name"] for line in lines} == {step}
+        # the process's first invocation was create's (the engine is built once per process)
+        assert {line["cold_start"] for line in lines} == {step == "create"}

@@ -1,5 +1,7 @@
+import unicodedata
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -10,6 +12,7 @@ from rds_snapshot_manager.domain.naming import (
     is_valid_snapshot_id,
     ownership_prefix,
     snapshot_id,
+    tag_value,
 )
 
 RUN_TIME = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)
@@ -88,3 +91,35 @@ def test_ours_needs_both_the_prefix_and_the_managed_by_tag() -> None:
 def test_validity_check_rejects_double_and_trailing_hyphens_and_leading_digits() -> None:
     for bad in ("a--b", "a-", "1abc", "a_b", ""):
         assert not is_valid_snapshot_id(bad, SourceType.INSTANCE), bad
+
+
+def in_rds_tag_charset(value: str) -> bool:
+    """RDS API_Tag's Java regex ^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$, by Unicode category."""
+    return all(unicodedata.category(c)[0] in "LZN" or c in "_.:/=+-@" for c in value)
+
+
+@pytest.mark.parametrize(
+    ("reason", "tag"),
+    [
+        ("pre-migration", "pre-migration"),
+        ("Ticket #42 (DB upgrade)!", "Ticket _42 _DB upgrade__"),
+        ("line one\nline two\ttab", "line one line two tab"),
+        ("Ünïcödé 数据库 ١٢٣ a_b.c:d/e=f+g-h@i", "Ünïcödé 数据库 ١٢٣ a_b.c:d/e=f+g-h@i"),
+        ("aws:reserved", "_aws:reserved"),
+        ("RDS:reserved", "_RDS:reserved"),
+        ("  padded  ", "padded"),
+        ("emoji 🚀", "emoji _"),
+        ("x" * 300, "x" * 256),
+    ],
+)
+def test_tag_value_keeps_rds_tag_charset_and_length(reason: str, tag: str) -> None:
+    assert tag_value(reason) == tag
+    assert in_rds_tag_charset(tag_value(reason))
+
+
+@given(st.text(max_size=300))
+def test_any_text_becomes_a_valid_rds_tag_value(text: str) -> None:
+    value = tag_value(text)
+    assert len(value) <= 256
+    assert in_rds_tag_charset(value)
+    assert not value.lower().startswith(("aws:", "rds:"))

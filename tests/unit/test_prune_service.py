@@ -5,6 +5,7 @@ from botocore.exceptions import ReadTimeoutError
 from moto.core.models import DEFAULT_ACCOUNT_ID
 from moto.rds.models import rds_backends
 
+from rds_snapshot_manager.domain.retention import Tiers
 from rds_snapshot_manager.services.engine import Engine
 from rds_snapshot_manager.services.run import RunContext
 from tests.unit.conftest import (
@@ -73,6 +74,18 @@ def test_prune_keeps_snapshots_younger_than_the_retention(account: Account) -> N
     fleet(account)
     result = account.engine(retention_days=3, min_snapshots_to_keep=0).prune.run(leased(account))
     assert result.summary() == {"deleted": 0, "failed": 0, "kept": 5}
+
+
+def test_tiered_retention_replaces_the_retention_days(account: Account) -> None:
+    """All made today: 3-day retention would keep them; daily=1 keeps each database's newest."""
+    fleet(account)
+    engine = account.engine(
+        retention_days=3, min_snapshots_to_keep=0, retention_policy=Tiers(daily=1)
+    )
+    result = engine.prune.run(leased(account))
+    assert result.summary() == {"deleted": 3, "failed": 0, "kept": 2}
+    assert account.snapshot_ids() == {OURS + "ours-a-2", "theirs", "untagged"}
+    assert account.snapshot_ids(cluster=True) == {OURS + "ours-c-1"}
 
 
 def test_fractional_retention_expires_snapshots_after_minutes(account: Account) -> None:

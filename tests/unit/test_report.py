@@ -160,3 +160,17 @@ def test_sns_subject_keeps_the_status_and_stays_under_100_characters(status: str
     assert "..." in subject
     assert len(sns_subject("ü" * 200, "x", status)) < 100
     assert sns_subject("naïve\n", "x", status) == f"na?ve? run x: {status}"
+
+
+def test_on_demand_run_reports_what_was_asked_and_the_email_says_it() -> None:
+    asked = {"reason": "pre-migration", "force": True, "targets": 2}
+    report = build_report(RunSummary("run-1", False, [CREATED], [], on_demand=asked))
+    assert report["on_demand"] == asked
+    assert report["status"] == "OK"
+    text = email_text(report)
+    assert "On-demand run: reason pre-migration; force True; 2 named target(s)" in text
+    whole = build_report(
+        RunSummary("run-2", False, [CREATED], [], on_demand=asked | {"reason": None, "targets": 0})
+    )
+    assert "On-demand run: reason (none); force True; whole selection" in email_text(whole)
+    assert "on_demand" not in build_report(summary(CREATED))

@@ -1,5 +1,6 @@
 import pytest
 
+from rds_snapshot_manager.domain.retention import Tiers
 from rds_snapshot_manager.settings import Settings, SettingsError
 
 REQUIRED = {
@@ -120,3 +121,38 @@ def test_settings_are_frozen() -> None:
     settings = Settings.from_env(REQUIRED)
     with pytest.raises(AttributeError):
         settings.name = "other"  # type: ignore[misc]
+
+
+def test_retention_policy_is_off_when_empty_and_parsed_with_missing_tiers_zero() -> None:
+    assert Settings.from_env(REQUIRED).retention_policy is None
+    assert Settings.from_env(REQUIRED | {"RSM_RETENTION_POLICY": " "}).retention_policy is None
+    tiers = Settings.from_env(
+        REQUIRED | {"RSM_RETENTION_POLICY": '{"daily": 7, "weekly": 4.0, "yearly": 0}'}
+    ).retention_policy
+    assert tiers == Tiers(daily=7, weekly=4, monthly=0, yearly=0)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "7",
+        "[7]",
+        '{"daily": 0}',
+        '{"hourly": 3}',
+        '{"daily": -1}',
+        '{"daily": 1001}',
+        '{"daily": 2.5}',
+        '{"daily": "7"}',
+        '{"daily": true}',
+        "{daily: 7}",
+    ],
+)
+def test_bad_retention_policy_fails_fast_naming_the_variable_and_the_allowed_shape(
+    value: str,
+) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(REQUIRED | {"RSM_RETENTION_POLICY": value})
+    message = str(raised.value)
+    assert message.startswith("RSM_RETENTION_POLICY must be a JSON object of whole numbers")
+    assert "daily, weekly, monthly and yearly" in message
+    assert repr(value) in message

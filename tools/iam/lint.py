@@ -32,8 +32,24 @@ def finding_actions(detail: Any) -> list[str]:
     )
 
 
+def single_values(statement: dict[str, Any]) -> dict[str, Any]:
+    """The statement with each one-element condition value list written as its element.
+
+    IAM reads ``["true"]`` and ``"true"`` alike, and aws_iam_policy_document renders lists;
+    parliament 1.6.4 crashes on a list under a Bool-typed operator (``Null``, ``Bool``) instead of
+    linting it (statement.py ``_check_condition`` reads ``.value`` of the list)."""
+    conditions = {
+        operator: {
+            key: value[0] if isinstance(value, list) and len(value) == 1 else value
+            for key, value in keys.items()
+        }
+        for operator, keys in statement.get("Condition", {}).items()
+    }
+    return {**statement, "Condition": conditions} if conditions else statement
+
+
 def lint_statement(statement: dict[str, Any]) -> list[dict[str, Any]]:
-    document = {"Version": "2012-10-17", "Statement": [statement]}
+    document = {"Version": "2012-10-17", "Statement": [single_values(statement)]}
     policy = analyze_policy_string(json.dumps(document), include_community_auditors=True)
     return [
         {

@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from tools.iam.requests import Call, Case, Deployment, Outcome, decide
+from tools.iam.requests import Call, Case, Deployment, Outcome, decide, share_value_violations
 
 # Every decision the session made and their counts, printed by write_report at the end
 # (tests/iam/conftest.py; tests/integration/test_iam_requests.py at the end of its module).
@@ -17,12 +17,17 @@ DECISIONS: list[str] = []
 TALLY: Counter[str] = Counter()
 
 
-def note(kind: str, where: str, role: str, description: str, outcome: Outcome) -> None:
+def note(
+    kind: str, where: str, role: str, description: str, outcome: Outcome, *, refused: str = ""
+) -> None:
     verdict = "ALLOWED" if outcome.allowed else "DENIED"
+    if refused:
+        verdict = "REFUSED"
+        refused = f"; refused by value: {refused}"
     call = outcome.call
     DECISIONS.append(
         f"{kind:<9} {verdict:<7} {where} {role}: {description} "
-        f"[{call.service}:{call.operation}] -> {outcome.describe()}"
+        f"[{call.service}:{call.operation}] -> {outcome.describe()}{refused}"
     )
 
 
@@ -39,7 +44,17 @@ def check_case(
     call: Call = case.call(deployment)
     outcome = decide(policies, deployment, call)
     kind = "required" if case.allowed else "forbidden"
+    violations = share_value_violations(deployment, call)
+    if case.value_level:
+        # IAM cannot refuse it (no condition key on the values): the value check must.
+        note(kind, where, case.role, case.description, outcome, refused="; ".join(violations))
+        if case.allowed or not violations:
+            raise WrongDecisionError(f"{where} {case.role}: {case.description}: no value refused")
+        TALLY["refused"] += 1
+        return None
     note(kind, where, case.role, case.description, outcome)
+    if case.allowed and violations:
+        raise WrongDecisionError(f"{where} {case.role}: {case.description}: {violations}")
     if outcome.allowed == case.allowed:
         TALLY["allowed" if case.allowed else "denied"] += 1
         return None
@@ -57,6 +72,7 @@ COUNT_LABELS = {
     "linted": "permission policies linted by parliament",
     "allowed": "required requests evaluated allowed",
     "denied": "forbidden requests denied",
+    "refused": "forbidden by value, refused by the share value check (IAM has no key for them)",
     "recorded allowed": "recorded calls of deployed functions evaluated allowed",
     "gap": "decided wrongly by this module (known issue-9 gaps, XFAIL)",
 }

@@ -43,6 +43,8 @@ ACCOUNT = "123456789012"
 REGION = "eu-west-1"
 NAME = "rsm-proof"
 KMS_KEY = f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+KEY_ID = "22222222-3333-4444-5555-666666666666"
+SHARE_KEY_ID = "33333333-4444-5555-6666-777777777777"
 
 # Provider 3.39 (the offline mirror) accepts at most python3.8 client-side; policies don't depend
 # on the runtime.
@@ -129,15 +131,70 @@ CONFIGURATIONS = (
     ),
     Configuration(
         "disaster_recovery",
-        "cross-region copies and sharing (disaster-recovery issue)",
+        "copies to 2 Regions with their keys (one shared there), 2 accounts, a share key",
+        {
+            "db_instance_identifiers": ["orders-db"],
+            "db_cluster_identifiers": ["orders-aurora"],
+            "copy_to_regions": [
+                {
+                    "region": "eu-central-1",
+                    "kms_key_arn": f"arn:{PARTITION}:kms:eu-central-1:{ACCOUNT}:key/{KEY_ID}",
+                    "retention_days": 30,
+                    "share": True,
+                },
+                {
+                    "region": "us-east-1",
+                    "kms_key_arn": f"arn:{PARTITION}:kms:us-east-1:{ACCOUNT}:key/{KEY_ID}",
+                },
+            ],
+            "share_with_account_ids": ["210987654321", "109876543210"],
+            "share_kms_key_arn": f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{SHARE_KEY_ID}",
+        },
+        needs=("copy_to_regions", "share_with_account_ids", "share_kms_key_arn"),
+    ),
+    Configuration(
+        "disaster_recovery_max",
+        "the largest policies: every selection, KMS, X-Ray, 5 keyed shared Regions, 20 accounts",
+        {
+            "db_instance_identifiers": ["orders-db"],
+            "db_cluster_identifiers": ["orders-aurora"],
+            "selection_tags": {"backup": "daily"},
+            "targets_s3_object": {"bucket": "rsm-proof-config", "key": "rds/backup_list.txt"},
+            "kms_key_arn": KMS_KEY,
+            "xray_tracing": True,
+            "copy_to_regions": [
+                {
+                    "region": region,
+                    "kms_key_arn": f"arn:{PARTITION}:kms:{region}:{ACCOUNT}:key/{KEY_ID}",
+                    "retention_days": 30,
+                    "share": True,
+                }
+                for region in (
+                    "us-east-1",
+                    "us-west-2",
+                    "eu-central-1",
+                    "ap-southeast-2",
+                    "sa-east-1",
+                )
+            ],
+            "share_with_account_ids": [f"2109876543{n:02d}" for n in range(20)],
+            "share_kms_key_arn": f"arn:{PARTITION}:kms:{REGION}:{ACCOUNT}:key/{SHARE_KEY_ID}",
+        },
+        needs=("copy_to_regions", "share_with_account_ids", "share_kms_key_arn"),
+    ),
+    Configuration(
+        "copy_only",
+        "a copy to one Region without a key, no sharing, deletion off",
         {
             "db_instance_identifiers": ["orders-db"],
             "copy_to_regions": [{"region": "eu-central-1"}],
-            "share_with_account_ids": ["210987654321"],
+            "delete_old_snapshots": False,
         },
-        needs=("copy_to_regions", "share_with_account_ids"),
+        needs=("copy_to_regions",),
     ),
 )
+# The disaster-recovery inputs: a configuration without them must grant none of their actions.
+DISASTER_RECOVERY_INPUTS = ("copy_to_regions", "share_with_account_ids", "share_kms_key_arn")
 
 # The ARN AWS gives a resource of each type, from its planned attributes. ``{name}`` is the first
 # of the listed name attributes that is known.

@@ -48,6 +48,10 @@ class Deployment:
     targets_s3_object: Mapping[str, str] | None = None
     restore_test: bool = False  # module input restore_test set (issue 11, restore tests)
     restore_subnet_group: str | None = None  # its db_subnet_group_name
+    # Disaster recovery (issue 10): copy_to_regions entries as the module takes them.
+    copy_to_regions: Sequence[Mapping[str, Any]] = ()
+    share_with_account_ids: Sequence[str] = ()
+    share_kms_key_arn: str | None = None
     # The module implements the issue-9 IAM design (D1 prefix, D3 ledger actions, lowercase ARNs):
     # detected by its output snapshot_identifier_prefix.
     issue9_iam: bool = False
@@ -56,6 +60,18 @@ class Deployment:
     def prefix(self) -> str:
         """D1: the engine's own ownership prefix (lambda_src domain/naming.py)."""
         return ownership_prefix(self.name)
+
+    @property
+    def copy_regions(self) -> list[str]:
+        return [str(copy["region"]) for copy in self.copy_to_regions]
+
+    @property
+    def share_regions(self) -> list[str]:
+        return [str(copy["region"]) for copy in self.copy_to_regions if copy.get("share")]
+
+    def copy_key(self, region: str) -> str | None:
+        keys = [c.get("kms_key_arn") for c in self.copy_to_regions if c["region"] == region]
+        return str(keys[0]) if keys and keys[0] else None
 
     def arn(self, service: str, resource: str, region: str | None = None) -> str:
         return f"arn:{self.partition}:{service}:{region or self.region}:{self.account}:{resource}"
@@ -95,6 +111,9 @@ def deployment_from_outputs(
         targets_s3_object=variables.get("targets_s3_object"),
         restore_test=variables.get("restore_test") is not None,
         restore_subnet_group=(variables.get("restore_test") or {}).get("db_subnet_group_name"),
+        copy_to_regions=tuple(variables.get("copy_to_regions") or ()),
+        share_with_account_ids=tuple(variables.get("share_with_account_ids") or ()),
+        share_kms_key_arn=variables.get("share_kms_key_arn"),
         issue9_iam="snapshot_identifier_prefix" in outputs,
     )
 
@@ -241,10 +260,19 @@ def _rds(deployment: Deployment, call: Call) -> list[Request]:
     if op in _NEW_SNAPSHOT:
         source_kind, source_key, kind, key = _NEW_SNAPSHOT[op]
         snapshot = arn(kind, p[key])
-        checks = [Request(action, arn(source_kind, p[source_key]), requested)]
+        # A copy's source is an existing snapshot: its tags (Call.resource_tags) are in the context.
+        source_context = {**requested, **existing} if op.startswith("Copy") else requested
+        checks = [Request(action, arn(source_kind, p[source_key]), source_context)]
         checks.append(Request(action, snapshot, requested))
         if requested:  # SAR: tagging on create or copy also needs rds:AddTagsToResource
             checks.append(Request("rds:AddTagsToResource", snapshot, requested))
+        if p.get("KmsKeyId"):
+            # RDS encrypts with the key on the caller's behalf: it creates a grant for itself and
+            # describes the key with the caller's permissions (RDS user guide, "AWS KMS key
+            # management": a user needs kms:CreateGrant and kms:DescribeKey on the key).
+            key_arn = _kms_key_arn(deployment, str(p["KmsKeyId"]), region)
+            checks.append(Request("kms:CreateGrant", key_arn, {"kms:GrantIsForAWSResource": True}))
+            checks.append(Request("kms:DescribeKey", key_arn))
     elif op in (*_RESTORE, "CreateDBInstance", *_DELETE_DATABASE):
         checks = _database_checks(deployment, call, requested, existing)
     elif op in _ON_SNAPSHOT:
@@ -264,6 +292,50 @@ def _rds(deployment: Deployment, call: Call) -> list[Request]:
     else:
         raise UnmappedOperationError(f"rds:{op}")
     return checks
+
+
+def _kms_key_arn(deployment: Deployment, key_id: str, region: str | None) -> str:
+    """A key ARN as IAM authorises it; an alias names no key the proof can know."""
+    if key_id.startswith("arn:") and ":key/" in key_id:
+        return key_id
+    if key_id.startswith("alias/") or ":alias/" in key_id:
+        raise UnmappedOperationError(f"kms key by alias {key_id!r}: IAM checks the key it names")
+    return deployment.arn("kms", f"key/{key_id}", region)
+
+
+def _kms(deployment: Deployment, call: Call) -> list[Request]:
+    key = _kms_key_arn(deployment, str(call.params["KeyId"]), call.region)
+    if call.operation == "DescribeKey":
+        return [Request("kms:DescribeKey", key)]
+    if call.operation == "CreateGrant":  # made by the caller itself, not by a service for it
+        return [Request("kms:CreateGrant", key, {"kms:GrantIsForAWSResource": False})]
+    raise UnmappedOperationError(f"kms:{call.operation}")
+
+
+_SHARE_OPERATIONS = ("ModifyDBSnapshotAttribute", "ModifyDBClusterSnapshotAttribute")
+
+
+def share_value_violations(deployment: Deployment, call: Call) -> list[str]:
+    """What IAM cannot check about a share: the attribute and the accounts it adds.
+
+    The Service Authorization Reference lists no condition key for rds:ModifyDBSnapshotAttribute
+    or rds:ModifyDBClusterSnapshotAttribute (only the snapshot resource, with its tags), so no
+    policy can refuse "all" or an unlisted account. The engine refuses them (dr-engine unit tests),
+    and this check holds every recorded call of the integration runs to the same rule."""
+    if call.service != "rds" or call.operation not in _SHARE_OPERATIONS:
+        return []
+    violations = []
+    if call.params.get("AttributeName") != "restore":
+        violations.append(f"AttributeName {call.params.get('AttributeName')!r} is not 'restore'")
+    added = [str(value) for value in call.params.get("ValuesToAdd") or ()]
+    if any(value.lower() == "all" for value in added):
+        violations.append("ValuesToAdd makes the snapshot public ('all')")
+    unlisted = sorted(
+        v for v in added if v.lower() != "all" and v not in deployment.share_with_account_ids
+    )
+    if unlisted:
+        violations.append(f"ValuesToAdd has accounts not in share_with_account_ids: {unlisted}")
+    return violations
 
 
 def _table_arn(deployment: Deployment, table: str, region: str | None) -> str:
@@ -360,6 +432,7 @@ SERVICES: dict[str, Callable[[Deployment, Call], list[Request]]] = {
     "lambda": _lambda,
     "sts": _sts,
     "cloudwatch": _cloudwatch,
+    "kms": _kms,
 }
 
 
@@ -407,7 +480,9 @@ class Case:
     """A call a role makes; ``allowed`` is the expected decision.
 
     ``gap`` names the issue-9 gap a case proves: main's module decides it wrongly, the module with
-    the issue-9 IAM design must decide it right (Deployment.issue9_iam)."""
+    the issue-9 IAM design must decide it right (Deployment.issue9_iam). ``value_level`` marks a
+    forbidden call that only the values of its parameters make forbidden (share_value_violations),
+    never IAM."""
 
     role: str
     description: str
@@ -415,6 +490,8 @@ class Case:
     call: Callable[[Deployment], Call]
     applies: Callable[[Deployment], bool] = lambda _: True
     gap: str | None = None
+    # Forbidden by value, not by IAM (share_value_violations): IAM has no key to refuse it.
+    value_level: bool = False
 
 
 def _tags(deployment: Deployment, managed_by: str | None = None) -> list[dict[str, str]]:
@@ -799,9 +876,574 @@ RESTORE_FORBIDDEN: tuple[Case, ...] = (
     ),
 )
 
+
+################################################################################
+# Disaster recovery (issue 10): copies to other Regions, sharing, the share copy, their KMS keys
+################################################################################
+
+# Regions the proof's forbidden requests use; never in a proof configuration's copy_to_regions.
+UNLISTED_REGION = "ap-south-1"
+OTHER_REGION = "us-west-2"  # a same-named deployment's home, that copies into ours
+OTHER_ACCOUNT = "999999999999"
+DR_TAG_SET = ("RunId", "SourceId", "SourceType", "RunStartedAt")
+
+
+def _copies(d: Deployment) -> bool:
+    return bool(d.copy_regions)
+
+
+def _shares(d: Deployment) -> bool:
+    return bool(d.share_with_account_ids)
+
+
+def _share_copies(d: Deployment) -> bool:
+    return d.share_kms_key_arn is not None
+
+
+def _our_tags(d: Deployment, **extra: str) -> dict[str, str]:
+    """The tags our original snapshots carry (Create), plus ``extra``."""
+    tags = {MANAGED_BY: d.name, **dict.fromkeys(DR_TAG_SET, "x")}
+    return {**tags, **extra}
+
+
+def _tag_list(tags: Mapping[str, str]) -> list[dict[str, str]]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def _copy(
+    d: Deployment,
+    region: str,
+    *,
+    source: str | None = None,
+    source_tags: Mapping[str, str] | None = None,
+    tags: Mapping[str, str] | None = None,
+    cluster: bool = False,
+    key: str | None = None,
+) -> Call:
+    """A cross-Region copy as Check makes it: a client in ``region``, the source by its ARN."""
+    kind, parameter = (
+        ("cluster-snapshot", "DBClusterSnapshot") if cluster else ("snapshot", "DBSnapshot")
+    )
+    source_id = source or d.snapshot_id("orders-aurora" if cluster else _instance(d))
+    params: dict[str, Any] = {
+        f"Source{parameter}Identifier": d.rds(kind, source_id),
+        f"Target{parameter}Identifier": source_id,
+        "SourceRegion": d.region,
+        "Tags": _tag_list(tags if tags is not None else _our_tags(d, CopySourceRegion=d.region)),
+    }
+    key = key or d.copy_key(region)
+    if key:
+        params["KmsKeyId"] = key
+    resource_tags = source_tags if source_tags is not None else _our_tags(d)
+    operation = "CopyDBClusterSnapshot" if cluster else "CopyDBSnapshot"
+    return Call("rds", operation, params, region=region, resource_tags=resource_tags)
+
+
+def _share_copy_id(d: Deployment) -> str:
+    """D8 (naming.share_copy_id): prefix + ``s-`` + the rest of the original id."""
+    return f"{d.prefix}s-{d.snapshot_id(_instance(d)).removeprefix(d.prefix)}"
+
+
+def _share_copy(d: Deployment, tags: Mapping[str, str] | None = None) -> Call:
+    original = d.snapshot_id(_instance(d))
+    return Call(
+        "rds",
+        "CopyDBSnapshot",
+        {
+            "SourceDBSnapshotIdentifier": original,
+            "TargetDBSnapshotIdentifier": _share_copy_id(d),
+            "KmsKeyId": d.share_kms_key_arn,
+            "Tags": _tag_list(tags if tags is not None else _our_tags(d, ShareCopyOf=original)),
+        },
+        resource_tags=_our_tags(d),
+    )
+
+
+def _share(
+    d: Deployment,
+    *,
+    snapshot: str | None = None,
+    tags: Mapping[str, str] | None = None,
+    region: str | None = None,
+    accounts: Sequence[str] | None = None,
+    remove: bool = False,
+    cluster: bool = False,
+) -> Call:
+    values = list(accounts if accounts is not None else d.share_with_account_ids)
+    kind = "Cluster" if cluster else ""
+    return Call(
+        "rds",
+        f"ModifyDB{kind}SnapshotAttribute",
+        {
+            f"DB{kind}SnapshotIdentifier": snapshot
+            or d.snapshot_id("orders-aurora" if cluster else _instance(d)),
+            "AttributeName": "restore",
+            "ValuesToRemove" if remove else "ValuesToAdd": values,
+        },
+        region=region,
+        resource_tags=tags if tags is not None else _our_tags(d),
+    )
+
+
+def _delete_in(
+    d: Deployment, region: str, tags: Mapping[str, str], *, cluster: bool = False
+) -> Call:
+    kind = "Cluster" if cluster else ""
+    source = "orders-aurora" if cluster else _instance(d)
+    return Call(
+        "rds",
+        f"DeleteDB{kind}Snapshot",
+        {f"DB{kind}SnapshotIdentifier": d.snapshot_id(source)},
+        region=region,
+        resource_tags=tags,
+    )
+
+
+def _list_in(
+    region_of: Callable[[Deployment], str], cluster: bool = False
+) -> Callable[[Deployment], Call]:
+    operation = "DescribeDBClusterSnapshots" if cluster else "DescribeDBSnapshots"
+    return lambda d: Call("rds", operation, {"SnapshotType": "manual"}, region=region_of(d))
+
+
+def _region(index: int) -> Callable[[Deployment], str]:
+    return lambda d: d.copy_regions[index]
+
+
+def _has_region(index: int) -> Callable[[Deployment], bool]:
+    return lambda d: len(d.copy_regions) > index
+
+
+def _prunes_region(index: int) -> Callable[[Deployment], bool]:
+    return lambda d: _deletes(d) and len(d.copy_regions) > index
+
+
+def _copy_to(index: int) -> Callable[[Deployment], Call]:
+    return lambda d: _copy(d, d.copy_regions[index])
+
+
+def _delete_our_copy_in(index: int) -> Callable[[Deployment], Call]:
+    return lambda d: _delete_in(d, d.copy_regions[index], _our_copy_tags(d))
+
+
+def _our_copy_tags(d: Deployment) -> dict[str, str]:
+    return _our_tags(d, CopySourceRegion=d.region)
+
+
+def _first_keyed_share_region(d: Deployment) -> str | None:
+    return next((r for r in d.share_regions if d.copy_key(r)), None)
+
+
+def _unshared_region(d: Deployment) -> str | None:
+    return next((r for r in d.copy_regions if r not in d.share_regions), None)
+
+
+DEFAULT_KEY = "arn:{p}:kms:{r}:{a}:key/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+
+
+def _home_key(d: Deployment) -> str:
+    """The key that encrypts a database (aws/rds or a customer key): known only at run time."""
+    return DEFAULT_KEY.format(p=d.partition, r=d.region, a=d.account)
+
+
+COPY_REGION_SLOTS = range(5)  # copy_to_regions holds at most 5 Regions
+
+DR_EXPECTED: tuple[Case, ...] = (
+    *(
+        case
+        for i in COPY_REGION_SLOTS
+        for case in (
+            Case(
+                "check",
+                f"copy our snapshot to copy Region {i + 1}, tagged as our copy, with its key",
+                True,
+                _copy_to(i),
+                applies=_has_region(i),
+            ),
+            Case(
+                "check",
+                f"list the snapshots in copy Region {i + 1}",
+                True,
+                _list_in(_region(i)),
+                applies=_has_region(i),
+            ),
+            Case(
+                "prune",
+                f"list the snapshots in copy Region {i + 1}",
+                True,
+                _list_in(_region(i)),
+                applies=_prunes_region(i),
+            ),
+            Case(
+                "prune",
+                f"delete our copy in copy Region {i + 1} (ManagedBy, CopySourceRegion = home)",
+                True,
+                _delete_our_copy_in(i),
+                applies=_prunes_region(i),
+            ),
+        )
+    ),
+    Case(
+        "check",
+        "copy our cluster snapshot to the first copy Region",
+        True,
+        lambda d: _copy(d, d.copy_regions[0], cluster=True),
+        applies=_copies,
+    ),
+    Case(
+        "check",
+        "list the cluster snapshots in the first copy Region",
+        True,
+        _list_in(_region(0), cluster=True),
+        applies=_copies,
+    ),
+    Case(
+        "prune",
+        "delete our cluster copy in the first copy Region",
+        True,
+        lambda d: _delete_in(d, d.copy_regions[0], _our_copy_tags(d), cluster=True),
+        applies=lambda d: _deletes(d) and _copies(d),
+    ),
+    Case(
+        "check",
+        "tell whether our snapshot's key is the AWS-managed aws/rds (DescribeKey)",
+        True,
+        lambda d: Call("kms", "DescribeKey", {"KeyId": _home_key(d)}),
+        applies=_shares,
+    ),
+    Case(
+        "check",
+        "tell whether a copy's key is AWS-managed, in a share Region",
+        True,
+        lambda d: Call(
+            "kms",
+            "DescribeKey",
+            {"KeyId": d.copy_key(_first_keyed_share_region(d) or "")},
+            region=_first_keyed_share_region(d),
+        ),
+        applies=lambda d: _first_keyed_share_region(d) is not None,
+    ),
+    Case("check", "share our snapshot with the listed accounts", True, _share, applies=_shares),
+    Case(
+        "check",
+        "share our cluster snapshot with the listed accounts",
+        True,
+        lambda d: _share(d, cluster=True),
+        applies=_shares,
+    ),
+    Case(
+        "check",
+        "read our snapshot's restore attribute",
+        True,
+        lambda d: Call(
+            "rds",
+            "DescribeDBSnapshotAttributes",
+            {"DBSnapshotIdentifier": d.snapshot_id(_instance(d))},
+            resource_tags=_our_tags(d),
+        ),
+        applies=_shares,
+    ),
+    Case(
+        "check",
+        "share our copy in a Region with share = true",
+        True,
+        lambda d: _share(d, region=d.share_regions[0], tags=_our_copy_tags(d)),
+        applies=lambda d: bool(d.share_regions),
+    ),
+    Case(
+        "check",
+        "make the re-encrypted share copy of a default-key snapshot with the share key",
+        True,
+        _share_copy,
+        applies=_share_copies,
+    ),
+    Case(
+        "check",
+        "share the re-encrypted share copy",
+        True,
+        lambda d: _share(
+            d,
+            snapshot=_share_copy_id(d),
+            tags=_our_tags(d, ShareCopyOf=d.snapshot_id(_instance(d))),
+        ),
+        applies=_share_copies,
+    ),
+    Case(
+        "prune",
+        "un-share our snapshot before deleting it",
+        True,
+        lambda d: _share(d, remove=True),
+        applies=lambda d: _deletes(d) and _shares(d),
+    ),
+    Case(
+        "prune",
+        "read our snapshot's restore attribute before deleting it",
+        True,
+        lambda d: Call(
+            "rds",
+            "DescribeDBClusterSnapshotAttributes",
+            {"DBClusterSnapshotIdentifier": d.snapshot_id("orders-aurora")},
+            resource_tags=_our_tags(d),
+        ),
+        applies=lambda d: _deletes(d) and _shares(d),
+    ),
+    Case(
+        "prune",
+        "un-share our copy in a Region with share = true",
+        True,
+        lambda d: _share(d, region=d.share_regions[0], tags=_our_copy_tags(d), remove=True),
+        applies=lambda d: _deletes(d) and bool(d.share_regions),
+    ),
+    Case(
+        "prune",
+        "delete the share copy with its original",
+        True,
+        lambda d: Call(
+            "rds",
+            "DeleteDBSnapshot",
+            {"DBSnapshotIdentifier": _share_copy_id(d)},
+            resource_tags=_our_tags(d, ShareCopyOf=d.snapshot_id(_instance(d))),
+        ),
+        applies=lambda d: _deletes(d) and _share_copies(d),
+    ),
+)
+
+DR_FORBIDDEN: tuple[Case, ...] = (
+    # --- copies: only ours, only to the listed Regions, only tagged as our copies
+    Case(
+        "check",
+        "copy a hand-made snapshot (no prefix) to a copy Region",
+        False,
+        lambda d: _copy(d, d.copy_regions[0], source="nightly-by-hand", source_tags={}),
+        applies=_copies,
+    ),
+    Case(
+        "check",
+        "copy a snapshot with our prefix that lacks ManagedBy",
+        False,
+        lambda d: _copy(d, d.copy_regions[0], source_tags={}),
+        applies=_copies,
+    ),
+    Case(
+        "check",
+        "copy another deployment's snapshot",
+        False,
+        lambda d: _copy(
+            d,
+            d.copy_regions[0],
+            source="rsm-00000000-orders-db-202611250100-0123abcd",
+            source_tags={MANAGED_BY: OTHER},
+        ),
+        applies=_copies,
+    ),
+    Case(
+        "check",
+        "copy onward a copy another Region's deployment made here (CopySourceRegion set)",
+        False,
+        lambda d: _copy(
+            d, d.copy_regions[0], source_tags=_our_tags(d, CopySourceRegion=OTHER_REGION)
+        ),
+        applies=_copies,
+    ),
+    Case(
+        "check",
+        "copy our snapshot to a Region that is not listed",
+        False,
+        lambda d: _copy(d, UNLISTED_REGION),
+        applies=_copies,
+    ),
+    Case(
+        "check",
+        "copy without the CopySourceRegion tag (Prune there could not tell it ours)",
+        False,
+        lambda d: _copy(d, d.copy_regions[0], tags=_our_tags(d)),
+        applies=_copies,
+    ),
+    Case(
+        "check",
+        "copy tagged ManagedBy = another deployment",
+        False,
+        lambda d: _copy(
+            d,
+            d.copy_regions[0],
+            tags={MANAGED_BY: OTHER, "CopySourceRegion": d.region},
+        ),
+        applies=_copies,
+    ),
+    Case(
+        "check",
+        "copy with a tag key the engine never sets",
+        False,
+        lambda d: _copy(
+            d, d.copy_regions[0], tags=_our_tags(d, CopySourceRegion=d.region, Owner="x")
+        ),
+        applies=_copies,
+    ),
+    Case(
+        "check",
+        "let RDS encrypt a copy with a key that is not listed",
+        False,
+        lambda d: _copy(
+            d,
+            d.copy_regions[0],
+            key=DEFAULT_KEY.format(p=d.partition, r=d.copy_regions[0], a=d.account),
+        ),
+        applies=_copies,
+    ),
+    Case(
+        "check",
+        "create a grant on a listed key for itself (not for an AWS resource)",
+        False,
+        lambda d: Call(
+            "kms",
+            "CreateGrant",
+            {"KeyId": d.share_kms_key_arn or d.copy_key(d.copy_regions[0])},
+        ),
+        applies=lambda d: _share_copies(d) or (_copies(d) and bool(d.copy_key(d.copy_regions[0]))),
+    ),
+    Case(
+        "check",
+        "describe a key of another account",
+        False,
+        lambda d: Call(
+            "kms",
+            "DescribeKey",
+            {"KeyId": DEFAULT_KEY.format(p=d.partition, r=d.region, a=OTHER_ACCOUNT)},
+        ),
+        applies=_shares,
+    ),
+    Case(
+        "check",
+        "describe a key in a Region that is not listed",
+        False,
+        lambda d: Call(
+            "kms",
+            "DescribeKey",
+            {"KeyId": DEFAULT_KEY.format(p=d.partition, r=UNLISTED_REGION, a=d.account)},
+            region=UNLISTED_REGION,
+        ),
+        applies=_shares,
+    ),
+    # --- sharing: only ours (IAM), only the listed accounts and never public (values)
+    Case(
+        "check",
+        "share a hand-made snapshot",
+        False,
+        lambda d: _share(d, snapshot="nightly-by-hand", tags={}),
+        applies=_shares,
+    ),
+    Case(
+        "check",
+        "share a snapshot with our prefix that lacks ManagedBy",
+        False,
+        lambda d: _share(d, tags={}),
+        applies=_shares,
+    ),
+    Case(
+        "check",
+        "share another deployment's snapshot",
+        False,
+        lambda d: _share(
+            d,
+            snapshot="rsm-00000000-orders-db-202611250100-0123abcd",
+            tags={MANAGED_BY: OTHER},
+        ),
+        applies=_shares,
+    ),
+    Case(
+        "check",
+        "share a copy another Region's deployment made here (CopySourceRegion set)",
+        False,
+        lambda d: _share(d, tags=_our_tags(d, CopySourceRegion=OTHER_REGION)),
+        applies=_shares,
+    ),
+    Case(
+        "check",
+        "share our copy in a Region without share = true",
+        False,
+        lambda d: _share(d, region=_unshared_region(d), tags=_our_copy_tags(d)),
+        applies=lambda d: _shares(d) and _unshared_region(d) is not None,
+    ),
+    Case(
+        "check",
+        "make a share copy without the ShareCopyOf tag",
+        False,
+        lambda d: _share_copy(d, tags=_our_tags(d)),
+        applies=_share_copies,
+    ),
+    Case(
+        "check",
+        "share with an account that is not listed (refused by value: IAM has no key for it)",
+        False,
+        lambda d: _share(d, accounts=[*d.share_with_account_ids, OTHER_ACCOUNT]),
+        applies=_shares,
+        value_level=True,
+    ),
+    Case(
+        "check",
+        "make a snapshot public, 'all' (refused by value: IAM has no key for it)",
+        False,
+        lambda d: _share(d, accounts=["all"]),
+        applies=_shares,
+        value_level=True,
+    ),
+    Case(
+        "prune",
+        "share with an account that is not listed while un-sharing (refused by value)",
+        False,
+        lambda d: _share(d, accounts=[OTHER_ACCOUNT]),
+        applies=lambda d: _deletes(d) and _shares(d),
+        value_level=True,
+    ),
+    # --- deletes in other Regions: only our copies
+    Case(
+        "prune",
+        "delete a copy that another Region's deployment made into a copy Region",
+        False,
+        lambda d: _delete_in(d, d.copy_regions[0], _our_tags(d, CopySourceRegion=OTHER_REGION)),
+        applies=lambda d: _deletes(d) and _copies(d),
+    ),
+    Case(
+        "prune",
+        "delete a same-named deployment's own snapshot in a copy Region (no CopySourceRegion)",
+        False,
+        lambda d: _delete_in(d, d.copy_regions[0], _our_tags(d)),
+        applies=lambda d: _deletes(d) and _copies(d),
+    ),
+    Case(
+        "prune",
+        "delete our copy in a Region that is not listed",
+        False,
+        lambda d: _delete_in(d, UNLISTED_REGION, _our_copy_tags(d)),
+        applies=_deletes,
+    ),
+    Case(
+        "prune",
+        "delete here a copy another Region's same-named deployment made (D8)",
+        False,
+        lambda d: _delete_in(d, d.region, _our_tags(d, CopySourceRegion=OTHER_REGION)),
+        applies=_deletes,
+    ),
+    # --- the other roles: no copy, share or key use
+    Case(
+        "create",
+        "copy our snapshot to another Region",
+        False,
+        lambda d: _copy(d, d.copy_regions[0] if d.copy_regions else UNLISTED_REGION),
+    ),
+    Case("notify", "share our snapshot", False, _share),
+    Case(
+        "create",
+        "describe a KMS key",
+        False,
+        lambda d: Call("kms", "DescribeKey", {"KeyId": _home_key(d)}),
+    ),
+)
+
 EXPECTED: tuple[Case, ...] = (
     *LEDGER_EXPECTED,
     *RESTORE_EXPECTED,
+    *DR_EXPECTED,
     # --- create: what every run needs
     Case(
         "create",
@@ -832,6 +1474,13 @@ EXPECTED: tuple[Case, ...] = (
         "snapshot a listed instance, tagged ManagedBy, with our prefix",
         True,
         lambda d: _create_snapshot(d, _tags(d)),
+        applies=lambda d: bool(d.instances) or d.selects_dynamically,
+    ),
+    Case(
+        "create",
+        "snapshot a listed instance on demand, also tagged RunReason (D7)",
+        True,
+        lambda d: _create_snapshot(d, [*_tags(d), {"Key": "RunReason", "Value": "pre-migration"}]),
         applies=lambda d: bool(d.instances) or d.selects_dynamically,
     ),
     Case(
@@ -957,6 +1606,7 @@ EXPECTED: tuple[Case, ...] = (
 FORBIDDEN: tuple[Case, ...] = (
     *LEDGER_FORBIDDEN,
     *RESTORE_FORBIDDEN,
+    *DR_FORBIDDEN,
     # --- create must not create or tag anything that is not its own
     Case(
         "create",

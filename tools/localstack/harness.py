@@ -347,6 +347,18 @@ class Databases:
             rds.delete_db_cluster(DBClusterIdentifier=identifier, SkipFinalSnapshot=True)
 
 
+LEASE_KEY = {"pk": {"S": "LEASE"}, "sk": {"S": "LEASE"}}
+
+
+def hold_lease(deployment: Deployment, holder: str, until: float) -> None:
+    """Stands in for another run of ``deployment`` holding the lease until ``until`` (epoch s)."""
+    client("dynamodb").put_item(
+        TableName=deployment.outputs["dynamodb_table_name"],
+        Item={**LEASE_KEY, "v": {"N": "1"}, "holder": {"S": holder},
+              "lease_until": {"N": str(int(until))}},
+    )  # fmt: skip
+
+
 def ledger_items(table: str, run_id: str) -> list[dict[str, Any]]:
     return list(
         client("dynamodb").query(

@@ -22,6 +22,7 @@ from rds_snapshot_manager.adapters import error_code
 from rds_snapshot_manager.domain.model import (
     DRY_RUN_STATUS,
     TEXT_LIMIT,
+    Backups,
     Deletion,
     Outcome,
     Snapshot,
@@ -29,6 +30,7 @@ from rds_snapshot_manager.domain.model import (
     SourceRef,
     SourceType,
     TargetOutcome,
+    parse_utc,
 )
 from rds_snapshot_manager.domain.retention import Selection
 from rds_snapshot_manager.domain.work import WorkItem, WorkKind, WorkState
@@ -197,6 +199,7 @@ def _named(**fields: Any) -> dict[str, Any]:
 
 
 def _outcome_row(o: TargetOutcome) -> dict[str, Any]:
+    backups = o.backups
     return _named(
         source_type=o.source_type or "",
         source_id=o.source_id,
@@ -206,6 +209,11 @@ def _outcome_row(o: TargetOutcome) -> dict[str, Any]:
         reason=o.reason,
         error_code=o.error_code,
         message=o.message,
+        # Create's listing, for the report's RPO and storage figures (added in v1: rows without
+        # them read as "not measured").
+        newest_backup_at=backups.newest_at.isoformat() if backups and backups.newest_at else "",
+        managed_snapshot_count=backups.count if backups else None,
+        managed_snapshot_gib=backups.gib if backups else None,
     )
 
 
@@ -703,6 +711,16 @@ def _rows(item: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def _outcome(row: Mapping[str, Any]) -> TargetOutcome:
     kind = row.get("source_type", "")
+    newest = row.get("newest_backup_at")
+    backups = (
+        Backups(
+            parse_utc(newest) if newest else None,
+            int(row["managed_snapshot_count"]),
+            float(row.get("managed_snapshot_gib", 0)),
+        )
+        if "managed_snapshot_count" in row
+        else None
+    )
     return TargetOutcome(
         row["source_id"],
         SourceType(kind) if kind else None,
@@ -712,4 +730,5 @@ def _outcome(row: Mapping[str, Any]) -> TargetOutcome:
         row.get("reason", ""),
         row.get("error_code", ""),
         row.get("message", ""),
+        backups,
     )

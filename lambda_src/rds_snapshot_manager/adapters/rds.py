@@ -52,6 +52,7 @@ TAG_SHARE_COPY_OF = "ShareCopyOf"
 # copies, throttling) waits for a later poll or run; it is never dropped.
 COPY_WAIT = QUOTA_EXCEEDED | {"Throttling"}
 ACCOUNT_DIGITS = 12
+TAG_RUN_REASON = "RunReason"  # an on-demand run's reason (D7)
 
 
 class _SnapshotApi(NamedTuple):
@@ -194,6 +195,7 @@ class RdsAdapter:
                 else None
             ),
             copied_from_region=_copied_from(item),
+            allocated_gib=float(item.get("AllocatedStorage") or 0),
         )
 
     def quota(self) -> Quota | None:

@@ -81,6 +81,19 @@ class Snapshot:
     share_copy_of: str | None = None
     kms_key_id: str | None = None
     copied_from_region: str | None = None
+    allocated_gib: float = 0.0  # RDS's AllocatedStorage of the snapshot (storage figure)
+
+
+@dataclass(frozen=True, slots=True)
+class Backups:
+    """What Create's listing says about one target's managed snapshots (docs/ARCHITECTURE.md,
+    "RPO"): the backup time of the newest available one (None: none available), and how many of
+    any status there are, with their allocated GiB. Measured at the run's start, before this run
+    created or deleted anything."""
+
+    newest_at: datetime | None
+    count: int
+    gib: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +108,7 @@ class TargetOutcome:
     reason: str = ""
     error_code: str = ""
     message: str = ""
+    backups: Backups | None = None  # None: not measured (not a database, or an older row)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "reason", cap_text(self.reason))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import unicodedata
 from datetime import datetime
 
 from rds_snapshot_manager.domain.model import Snapshot, SourceRef, SourceType
@@ -15,6 +16,11 @@ HASH_LENGTH = 8
 _INVALID = re.compile(r"[^a-z0-9-]+")
 _HYPHENS = re.compile(r"-{2,}")
 VALID_ID = re.compile(r"^[a-zA-Z](?:[a-zA-Z0-9]|-(?=[a-zA-Z0-9]))*$")
+# RDS tag values (API_Tag, https://docs.aws.amazon.com/AmazonRDS/latest/APIReference/API_Tag.html):
+# at most 256 Unicode letters, digits, white space and `_.:/=+-@`, not starting with aws: or rds:.
+TAG_VALUE_LIMIT = 256
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+_RESERVED_TAG_PREFIXES = ("aws:", "rds:")
 
 
 @functools.cache
@@ -96,3 +102,20 @@ def is_valid_snapshot_id(value: str, source_type: SourceType) -> bool:
 def sanitise(source_id: str) -> str:
     """Lowercase letters, digits and single hyphens; the prefix already starts with a letter."""
     return _HYPHENS.sub("-", _INVALID.sub("-", source_id.lower())).strip("-")
+
+
+def tag_value(text: str) -> str:
+    """`text` as a valid RDS tag value: other white space (tabs, new lines) becomes a space, any
+    other character outside the charset `_`, a reserved `aws:`/`rds:` start gets a `_` before it,
+    and the whole is cut to TAG_VALUE_LIMIT characters."""
+    cleaned = "".join(
+        char
+        if unicodedata.category(char)[0] in "LNZ" or char in _TAG_PUNCTUATION
+        else " "
+        if char.isspace()
+        else "_"
+        for char in text.strip()
+    )
+    if cleaned.lower().startswith(_RESERVED_TAG_PREFIXES):
+        cleaned = "_" + cleaned
+    return cleaned[:TAG_VALUE_LIMIT]

@@ -8,6 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from rds_snapshot_manager.domain.model import DRY_RUN_STATUS, Deletion, Outcome, TargetOutcome
+from rds_snapshot_manager.domain.rpo import (
+    Assurance,
+    newest_age_hours,
+    rpo_breached,
+    rpo_fields,
+    storage,
+)
 from rds_snapshot_manager.domain.work import WorkItem, WorkKind, WorkState
 
 # SNS caps a message at 256 KiB; stay a little under for the envelope SNS adds.
@@ -23,6 +30,8 @@ COPY_STATUS = {WorkState.PENDING: "pending", WorkState.STARTED: "copying",
                WorkState.DONE: "available", WorkState.FAILED: "failed"}  # fmt: skip
 SHARE_STATUS = {WorkState.PENDING: "pending", WorkState.STARTED: "pending",
                 WorkState.DONE: "shared", WorkState.FAILED: "failed"}  # fmt: skip
+# The lists whose items are targets (each target is in exactly one of them).
+TARGET_LISTS = ("created", "would_create", "skipped", "failed")
 # SNS: a subject is under 100 characters, printable ASCII.
 SUBJECT_LIMIT = 99
 # The status of a run that did not get the lease (D5); its report goes to the report topic only.
@@ -40,12 +49,20 @@ class RunSummary:
     restore_tests: Sequence[Mapping[str, Any]] | None = None  # a restore-test run's (D9)
     work: Sequence[WorkItem] = ()  # copies and shares (D11)
     share_account_ids: Sequence[str] = ()
+    assurance: Assurance | None = None  # judges RPO and prices storage; None: neither reported
+    on_demand: Mapping[str, Any] | None = None  # an on-demand run's {reason, force, targets} (D9)
+
+    def rpo_breaches(self) -> list[TargetOutcome]:
+        if self.assurance is None:
+            return []
+        started_at, rpo = self.assurance.run_started_at, self.assurance.rpo_hours
+        return [o for o in self.outcomes if rpo_breached(o, newest_age_hours(o, started_at), rpo)]
 
 
 def run_status(summary: RunSummary) -> str:
     """SKIPPED when another run held the lease and this one did not break; FAILED when the run
-    broke or every target failed; PARTIAL when anything failed or is still being created; OK
-    otherwise."""
+    broke or every target failed; PARTIAL when anything failed, is still being created, or a
+    target's newest available snapshot breaches the RPO; OK otherwise."""
     if summary.skipped_reason and not summary.error:
         return SKIPPED
     failed = [o for o in summary.outcomes if o.outcome is Outcome.FAILED]
@@ -56,7 +73,12 @@ def run_status(summary: RunSummary) -> str:
         for o in summary.outcomes
         if o.outcome is Outcome.CREATED and o.status not in ("available", DRY_RUN_STATUS)
     ]
-    if failed or unfinished or any(not d.deleted for d in summary.deletions):
+    if (
+        failed
+        or unfinished
+        or any(not d.deleted for d in summary.deletions)
+        or summary.rpo_breaches()
+    ):
         return "PARTIAL"
     if any(not restore_test_passed(test) for test in summary.restore_tests or ()):
         return "PARTIAL"
@@ -77,20 +99,25 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
     deletions = sorted(summary.deletions, key=lambda d: (d.source, d.snapshot_id))
     created = [o for o in targets if o.outcome is Outcome.CREATED]
     work = sorted(summary.work, key=lambda w: (w.source.source_id.lower(), w.key))
+    assurance = summary.assurance
+
+    def rpo(item: dict[str, Any], outcome: TargetOutcome) -> dict[str, Any]:
+        return item | (rpo_fields(outcome, assurance) if assurance else {})
+
     report: dict[str, Any] = {
         "run_id": summary.run_id,
         "status": run_status(summary),
         "dry_run": summary.dry_run,
-        "created": [_created(o) for o in created if o.status != DRY_RUN_STATUS],
-        "would_create": [_created(o) for o in created if o.status == DRY_RUN_STATUS],
+        "created": [rpo(_created(o), o) for o in created if o.status != DRY_RUN_STATUS],
+        "would_create": [rpo(_created(o), o) for o in created if o.status == DRY_RUN_STATUS],
         "deleted": [_deleted(d) for d in deletions if d.deleted and not summary.dry_run],
         "would_delete": [_deleted(d) for d in deletions if d.deleted and summary.dry_run],
         "skipped": [
-            {"source_id": o.source_id, "source_type": _type(o), "reason": o.reason}
+            rpo({"source_id": o.source_id, "source_type": _type(o), "reason": o.reason}, o)
             for o in targets
             if o.outcome is Outcome.SKIPPED
         ],
-        "failed": [_failed(o) for o in targets if o.outcome is Outcome.FAILED],
+        "failed": [rpo(_failed(o), o) for o in targets if o.outcome is Outcome.FAILED],
         "delete_failed": [
             {
                 "snapshot_id": d.snapshot_id,
@@ -108,6 +135,11 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
     report["counts"] = {name: len(report[name]) for name in LISTS}
     if summary.restore_tests is not None:
         report["restore_tests"] = list(summary.restore_tests)
+    if assurance:
+        report["rpo_hours"] = assurance.rpo_hours
+        report["storage"] = storage(summary.outcomes, assurance.price_per_gib_month)
+    if summary.on_demand is not None:
+        report["on_demand"] = dict(summary.on_demand)
     if summary.error:
         report["error"] = dict(summary.error)
     elif summary.skipped_reason:
@@ -202,6 +234,31 @@ def email_text(report: Mapping[str, Any]) -> str:
         f"rds-snapshot-manager run {report['run_id']}: {report['status']}{dry}",
         ", ".join(f"{name.replace('_', ' ')} {counts[name]}" for name in LISTS),
     ]
+    if "on_demand" in report:
+        asked = report["on_demand"]
+        lines.append(
+            f"On-demand run: reason {asked['reason'] or '(none)'}; force {asked['force']}; "
+            + (f"{asked['targets']} named target(s)" if asked["targets"] else "whole selection")
+        )
+    if "storage" in report:
+        figures = report["storage"]
+        lines.append(
+            f"Managed snapshots of the targets: {figures['snapshot_count']}, "
+            f"{figures['allocated_gib']:g} GiB allocated, at most "
+            f"{figures['estimated_monthly_cost_usd']:.2f} USD a month (an upper bound)"
+        )
+    breaches = [item for name in TARGET_LISTS for item in report[name] if item.get("rpo_breached")]
+    if breaches:
+        lines += ["", f"RPO breached (no available snapshot within {report['rpo_hours']:g} h):"]
+        lines += [
+            f"  - {item['source_type']} {item['source_id']}: "
+            + (
+                "no available managed snapshot"
+                if item["newest_snapshot_age_hours"] is None
+                else f"newest available snapshot {item['newest_snapshot_age_hours']:g} h old"
+            )
+            for item in breaches
+        ]
     if "reason" in report:  # a SKIPPED run says why
         lines += ["", str(report["reason"])]
     if "error" in report:

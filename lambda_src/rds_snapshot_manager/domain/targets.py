@@ -65,6 +65,80 @@ class Resolution:
         return replace(outcome, source_id=shown) if shown != outcome.source_id else outcome
 
 
+@dataclass(frozen=True, slots=True)
+class TargetFilter:
+    """The databases an on-demand run is limited to (execution input `targets`, D10)."""
+
+    instance_ids: tuple[str, ...] = ()
+    cluster_ids: tuple[str, ...] = ()
+
+    @property
+    def count(self) -> int:
+        return len(self.instance_ids) + len(self.cluster_ids)
+
+    def names(self, ref: SourceRef) -> bool:
+        """Whether `ref` is named as itself (a cluster member named as an instance is not its
+        cluster: `limit_to` resolves that)."""
+        ids = self.instance_ids if ref.source_type is SourceType.INSTANCE else self.cluster_ids
+        return ref.source_id.lower() in {source_id.lower() for source_id in ids}
+
+
+NOT_A_TARGET = "NotATarget"
+
+
+def limit_to(resolution: Resolution, wanted: TargetFilter) -> Resolution:
+    """The part of the deployment's resolution that `wanted` names (ids case-insensitive): its
+    targets, listed cluster members (with their cluster) and failures. Every named id that is
+    none of them is failed `NotATarget`: an on-demand run never snapshots a database that the
+    deployment does not select."""
+    named = {
+        SourceType.INSTANCE: {i.lower(): i for i in wanted.instance_ids},
+        SourceType.CLUSTER: {i.lower(): i for i in wanted.cluster_ids},
+    }
+    met: set[tuple[SourceType, str]] = set()
+    members = [m for m in resolution.members if m.source_id.lower() in named[SourceType.INSTANCE]]
+    met.update((SourceType.INSTANCE, m.source_id.lower()) for m in members)
+    kept = {m.cluster for m in members}
+    for target in resolution.targets:
+        key = target.ref.source_id.lower()
+        if key in named[target.ref.source_type]:
+            kept.add(target.ref)
+            met.add((target.ref.source_type, key))
+    failed = []
+    for outcome in resolution.failed:
+        key = outcome.source_id.lower()
+        kinds = [outcome.source_type] if outcome.source_type else list(SourceType)
+        hits = {(kind, key) for kind in kinds if key in named[kind]}
+        if hits:
+            failed.append(outcome)
+            met |= hits
+    selected = {(t.ref.source_type, t.ref.source_id.lower()) for t in resolution.targets}
+    for kind, ids in named.items():
+        for key, source_id in ids.items():
+            if (kind, key) not in met:
+                failed.append(_not_a_target(source_id, kind, selected))
+    return Resolution(
+        targets=[t for t in resolution.targets if t.ref in kept],
+        failed=failed,
+        requested_as={ref: shown for ref, shown in resolution.requested_as.items() if ref in kept},
+        members=members,
+    )
+
+
+def _not_a_target(
+    source_id: str, kind: SourceType, selected: set[tuple[SourceType, str]]
+) -> TargetOutcome:
+    other = SourceType.CLUSTER if kind is SourceType.INSTANCE else SourceType.INSTANCE
+    message = (
+        f"DB {kind} {source_id} is not among the databases this deployment snapshots "
+        f"(db_{kind}_identifiers, selection_tags, the targets list file); an on-demand run "
+        "snapshots only those"
+    )
+    if (other, source_id.lower()) in selected:
+        message += f"; the DB {other} {source_id} is one: name it in db_{other}_identifiers"
+    return TargetOutcome.failed(source_id, kind, NOT_A_TARGET, message)
+
+
 def parse_target_list(text: str) -> list[str]:
     """The original sample's list format: one id per line, LF or CRLF, blanks and # comments out."""
     ids = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from rds_snapshot_manager.adapters.ledger import LedgerAdapter
 from rds_snapshot_manager.adapters.rds import (
     TAG_MANAGED_BY,
     TAG_RUN_ID,
+    TAG_RUN_REASON,
     TAG_RUN_STARTED_AT,
     RdsAdapter,
     tag_time,
@@ -26,6 +27,7 @@ from rds_snapshot_manager.adapters.targets_file import TargetsFile, TargetsFileE
 from rds_snapshot_manager.domain.interval import backup_time, is_due, still_blocks
 from rds_snapshot_manager.domain.model import (
     DRY_RUN_STATUS,
+    Backups,
     Database,
     Outcome,
     Quota,
@@ -40,6 +42,7 @@ from rds_snapshot_manager.domain.targets import (
     TargetRequest,
     covered_member,
     forbidden_state_reason,
+    limit_to,
     resolve_targets,
 )
 from rds_snapshot_manager.domain.work import carry_over, plan_work
@@ -53,16 +56,27 @@ from rds_snapshot_manager.settings import Settings
 LEASE_BEYOND_WAIT_SECONDS = 3600 + 300
 
 
+def _key(ref: SourceRef) -> SourceRef:
+    """RDS ids are case-insensitive: a target and its snapshots' source meet in lowercase."""
+    return SourceRef(ref.source_type, ref.source_id.lower())
+
+
 @dataclass
 class Inventory:
     """What Create needs from the existing manual snapshots, without keeping them in memory."""
 
     counts: dict[SourceType, int] = field(default_factory=lambda: dict.fromkeys(SourceType, 0))
-    newest: dict[SourceRef, datetime] = field(default_factory=dict)
+    newest: dict[SourceRef, datetime] = field(default_factory=dict)  # by _key
     in_progress: set[SourceRef] = field(default_factory=set)
     this_run: dict[SourceRef, tuple[str, str]] = field(default_factory=dict)
     managed: list[Snapshot] = field(default_factory=list)  # kept only to plan Prune
     share_copies: list[Snapshot] = field(default_factory=list)  # deleted with their originals
+    held: dict[SourceRef, tuple[int, float]] = field(default_factory=dict)  # by _key: count, GiB
+
+    def backups(self, ref: SourceRef) -> Backups:
+        """The target's managed snapshots as listed (RPO and storage, docs/ARCHITECTURE.md)."""
+        count, gib = self.held.get(_key(ref), (0, 0.0))
+        return Backups(self.newest.get(_key(ref)), count, gib)
 
 
 @dataclass(frozen=True)
@@ -118,17 +132,31 @@ class CreateService:
                 holder=lease.holder, lease_until=lease.until,
             )  # fmt: skip
             return CreateResult([], ctx.dry_run, 0)
+        if ctx.on_demand is not None:
+            logs.decision(ctx.run_id, "-", "create", "on-demand run", **ctx.on_demand.summary())
         listed, file_failures = self._listed_ids()
         resolution = self.resolve(listed)
+        if ctx.targets is not None:  # an on-demand run for some of the deployment's databases
+            resolution = limit_to(resolution, ctx.targets)
         outcomes = file_failures + resolution.failed
-        # Prune needs every kind listed; without it, only the kinds of this run's targets.
+        # Prune needs every kind listed; without it, only the kinds of this run's targets (the
+        # failed ones too: a database gone missing still has an RPO, from its snapshots).
         plan_prune = settings.delete_old_snapshots
-        kinds = set(SourceType) if plan_prune else {t.ref.source_type for t in resolution.targets}
+        kinds = (
+            set(SourceType)
+            if plan_prune
+            else {t.ref.source_type for t in resolution.targets}
+            | {o.source_type for o in resolution.failed if o.source_type is not None}
+        )
         inventory = self._inventory(ctx, kinds, keep_managed=plan_prune)
         if plan_prune:
-            selection = plan_home_prune(
-                inventory.managed, inventory.share_copies, settings, ctx.now
-            )
+            managed, share_copies = inventory.managed, inventory.share_copies
+            if ctx.targets is not None:  # a targets-limited run prunes only those targets
+                scope = {target.ref for target in resolution.targets}
+                managed = [snapshot for snapshot in managed if snapshot.source in scope]
+                # A share copy carries its original's SourceId/SourceType (D8).
+                share_copies = [copy for copy in share_copies if copy.source in scope]
+            selection = plan_home_prune(managed, share_copies, settings, ctx.now)
             inventory.managed, inventory.share_copies = [], []
             self._ledger.record_prune_plan(ctx.run_id, selection, ctx.now)
         quota = self._quota(ctx) if resolution.targets else None
@@ -147,7 +175,15 @@ class CreateService:
             settings.max_concurrency,
             on_error=lambda ref, error: self._unconfirmed(ctx, ref, error),
         )
-        outcomes = self._as_requested(outcomes + batch.results, resolution)
+        outcomes = self._as_requested(
+            [
+                replace(o, backups=inventory.backups(SourceRef(o.source_type, o.source_id)))
+                if o.source_type is not None
+                else o
+                for o in outcomes + batch.results
+            ],
+            resolution,
+        )
         for outcome in outcomes:
             self._log(ctx, outcome)
         self._ledger.record_outcomes(
@@ -181,14 +217,19 @@ class CreateService:
     @staticmethod
     def _as_requested(outcomes: list[TargetOutcome], resolution: Resolution) -> list[TargetOutcome]:
         """Each target under the id the user gave (RDS answers in lowercase), plus one outcome
-        per listed cluster member, pointing at its cluster's."""
+        per listed cluster member, pointing at its cluster's. A member's RPO is its cluster's;
+        its storage is counted once, on the cluster's row."""
         by_ref = {
             SourceRef(o.source_type, o.source_id): o for o in outcomes if o.source_type is not None
         }
-        return [resolution.shown(o) for o in outcomes] + [
+        members = [
             covered_member(member, by_ref[member.cluster], resolution.shown_id(member.cluster))
             for member in resolution.members
             if member.cluster in by_ref
+        ]
+        return [resolution.shown(o) for o in outcomes] + [
+            replace(m, backups=replace(m.backups, count=0, gib=0.0)) if m.backups else m
+            for m in members
         ]
 
     def resolve(self, listed: list[str] | None = None) -> Resolution:
@@ -235,12 +276,14 @@ class CreateService:
                 source = snapshot.source
                 if snapshot.run_id == ctx.run_id:
                     inventory.this_run[source] = (snapshot.snapshot_id, snapshot.status)
-                    continue
+                    continue  # a retried Create: storage is counted as before this run made it
+                count, gib = inventory.held.get(_key(source), (0, 0.0))
+                inventory.held[_key(source)] = (count + 1, gib + snapshot.allocated_gib)
                 counted = backup_time(snapshot.created_at, snapshot.run_started_at)
                 if snapshot.status == "available":
-                    newest = inventory.newest.get(source)
+                    newest = inventory.newest.get(_key(source))
                     if counted is not None and (newest is None or counted > newest):
-                        inventory.newest[source] = counted
+                        inventory.newest[_key(source)] = counted
                 elif snapshot.status == "creating" and still_blocks(
                     counted, ctx.started_at, self._settings.wait_timeout_seconds
                 ):
@@ -265,8 +308,10 @@ class CreateService:
         reason = forbidden_state_reason(target)
         if reason:
             return TargetOutcome.skipped(ref, reason)
+        if ctx.force and ref not in inventory.in_progress:
+            return None  # an on-demand `force`: now, whatever the interval
         decision = is_due(
-            inventory.newest.get(ref),
+            inventory.newest.get(_key(ref)),
             self._settings.backup_interval_hours,
             ctx.started_at,  # the run's clock: a retried Create decides as the first attempt
             in_progress=ref in inventory.in_progress,
@@ -313,6 +358,8 @@ class CreateService:
             "SourceId": ref.source_id,
             "SourceType": str(ref.source_type),
         }
+        if ctx.on_demand is not None and ctx.on_demand.reason_tag:
+            tags[TAG_RUN_REASON] = ctx.on_demand.reason_tag
         return self._rds.create_snapshot(ref, new_id, tags)
 
     def _unconfirmed(self, ctx: RunContext, ref: SourceRef, error: Exception) -> TargetOutcome:

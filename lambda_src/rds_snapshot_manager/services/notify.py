@@ -17,6 +17,8 @@ from rds_snapshot_manager.adapters.ledger import (
     RunRecord,
 )
 from rds_snapshot_manager.adapters.notifier import Notifier, PublishFailedError
+from rds_snapshot_manager.domain import metrics
+from rds_snapshot_manager.domain.metrics import MetricContext
 from rds_snapshot_manager.domain.report import (
     SKIPPED,
     RunSummary,
@@ -24,6 +26,7 @@ from rds_snapshot_manager.domain.report import (
     sns_message,
     sns_subject,
 )
+from rds_snapshot_manager.domain.rpo import Assurance
 from rds_snapshot_manager.services.restore import RestoreService
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
@@ -69,10 +72,24 @@ class NotifyService:
                 outcomes=record.outcomes,
                 deletions=record.deletions,
                 error=ctx.error,
-                skipped_reason=skipped_reason(record) if record.lease is LeaseState.DENIED else "",
+                skipped_reason=(
+                    skipped_reason(record, on_demand=ctx.on_demand is not None)
+                    if record.lease is LeaseState.DENIED
+                    else ""
+                ),
                 work=record.work,
                 share_account_ids=self._settings.share_with_account_ids,
                 restore_tests=restore_tests,
+                on_demand=ctx.on_demand.summary() if ctx.on_demand else None,
+                # A restore-test run lists no snapshot: it has no RPO to judge nor storage to
+                # price (its report would claim an empty fleet).
+                assurance=None
+                if ctx.restore_test
+                else Assurance(
+                    ctx.started_at,
+                    self._settings.rpo,
+                    self._settings.snapshot_price_per_gib_month,
+                ),
             )
         )
         status = report["status"]
@@ -82,7 +99,9 @@ class NotifyService:
         body = sns_message(report)
         subject = sns_subject(self._settings.name, ctx.run_id, status)
         topics = {"report": self._settings.report_topic_arn}
-        if status not in ("OK", SKIPPED):
+        # A skipped on-demand run was asked for by a person: it goes to the failure topic too,
+        # so it is never lost silently (a skipped scheduled run is no failure).
+        if status not in ("OK", SKIPPED) or (status == SKIPPED and ctx.on_demand is not None):
             topics["failure"] = self._settings.failure_topic_arn
         # Each topic is marked once its publish succeeded, so a retry after a partial publish
         # sends only what is missing. Only a crash between SNS's answer and the mark repeats one.
@@ -106,13 +125,25 @@ class NotifyService:
                 report=json.dumps(report),
             )
             raise
+        # The run's metrics, once per run: a retry that finds the run published emits none again
+        # (only a crash between these lines and the mark can repeat them).
+        logs.emit(self._metrics(ctx, report))
         self._ledger.mark_published(ctx.run_id, ctx.now)
         logs.decision(ctx.run_id, "-", "notify", "published", status=status, topics=len(missing))
         return NotifyResult(status, True, len(body.encode()))
 
+    def _metrics(self, ctx: RunContext, report: dict[str, Any]) -> list[dict[str, Any]]:
+        settings = self._settings
+        context = MetricContext(
+            settings.name, ctx.started_at, ctx.now, settings.rpo, settings.metric_target_limit
+        )
+        properties = {"run_id": ctx.run_id, "status": report["status"], **logs.invocation_fields()}
+        return metrics.documents(report, context, properties)
 
-def skipped_reason(record: RunRecord) -> str:
-    """Why a run without the lease did nothing (D5: the report's top-level `reason`)."""
+
+def skipped_reason(record: RunRecord, on_demand: bool = False) -> str:
+    """Why a run without the lease did nothing (D5: the report's top-level `reason`); an on-demand
+    run adds what to do."""
     until = (
         datetime.fromtimestamp(record.lease_until, UTC).isoformat() if record.lease_until else ""
     )
@@ -120,4 +151,5 @@ def skipped_reason(record: RunRecord) -> str:
     return (
         f"{holder} held the lease" + (f" until {until}" if until else "")
         + "; only one run at a time may create or delete snapshots, so this run changed nothing"
+        + ("; start the on-demand run again once that run has finished" if on_demand else "")
     )  # fmt: skip

@@ -46,6 +46,7 @@ def retention_policy(settings: Settings) -> RetentionPolicy:
         managed_by=settings.name,
         retention_days=settings.retention_days,
         min_to_keep=settings.min_snapshots_to_keep,
+        tiers=settings.retention_policy,
     )
 
 
@@ -148,7 +149,15 @@ class PruneService:
     def _plan(self, ctx: RunContext) -> Selection:
         name = self._settings.name
         # Only this deployment's snapshots are kept in memory: slim records, one pass per kind.
-        listed = [s for kind in SourceType for s in self._rds.manual_snapshots(kind)]
+        # A targets-limited run prunes only the databases it names (their clusters' snapshots,
+        # for a named cluster member, only when Create planned: it resolved the membership); a
+        # share copy carries its original's SourceId/SourceType (D8).
+        listed = [
+            snapshot
+            for kind in SourceType
+            for snapshot in self._rds.manual_snapshots(kind)
+            if ctx.targets is None or ctx.targets.names(snapshot.source)
+        ]
         return plan_home_prune(
             [s for s in listed if is_ours(s, name)],
             [s for s in listed if is_our_share_copy(s, name)],
@@ -166,6 +175,7 @@ class PruneService:
                 for kind in SourceType
                 for s in self._rds_in(region).manual_snapshots(kind)
                 if is_our_copy(s, settings.name, settings.home_region)
+                and (ctx.targets is None or ctx.targets.names(s.source))
             ]
         except Exception as error:  # noqa: BLE001 - that region waits for the next run
             code, message = fault(error)

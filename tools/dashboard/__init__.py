@@ -1,0 +1,1 @@
+"""The module's CloudWatch dashboard, rendered to a PNG from sample data (make dashboard-png)."""
