@@ -88,3 +88,32 @@ def test_restore_test_input_needs_restore_tests_configured() -> None:
         RunContext.from_event({"run_id": "r", "input": {"restore_test": "yes"}}, configured, NOW)
     lenient = RunContext.from_event(event, off, NOW, strict_input=False)
     assert lenient.restore_test is False
+
+
+@pytest.mark.parametrize(
+    ("on_demand", "named"),
+    [
+        ({"targets": {"db_instance_identifiers": ["db-a"]}}, "targets"),
+        ({"force": False}, "force"),
+        ({"reason": "audit", "force": True}, "force, reason"),
+    ],
+)
+def test_restore_test_input_refuses_the_on_demand_keys(
+    on_demand: dict[str, object], named: str
+) -> None:
+    """A restore-test run makes no snapshot, so `targets`, `force` and `reason` (D10) would be
+    silently ignored: the run fails instead, naming them."""
+    configured = Settings.from_env(restore_env())
+    event = {"run_id": "run-1", "input": {"restore_test": True, **on_demand}}
+    with pytest.raises(BadEventError) as error:
+        RunContext.from_event(event, configured, NOW)
+    assert f"input.restore_test cannot be combined with {named}:" in str(error.value)
+    # Without restore_test the same keys make an on-demand run; with restore_test false, too.
+    for flag in ({}, {"restore_test": False}):
+        plain = {"run_id": "run-1", "input": {**on_demand, **flag}}
+        ctx = RunContext.from_event(plain, configured, NOW)
+        assert ctx.on_demand is not None
+        assert ctx.restore_test is False
+    # Notify reports such a run (lenient parse): neither a restore test nor on-demand.
+    lenient = RunContext.from_event(event, configured, NOW, strict_input=False)
+    assert (lenient.restore_test, lenient.on_demand) == (False, None)
