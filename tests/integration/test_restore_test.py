@@ -2,9 +2,8 @@
 snapshot of an instance and of an Aurora cluster, measures the time to available, reports it and
 deletes the temporary databases; with the extension's fault mode making the restores fail, the
 run is PARTIAL on the failure topic and still leaves no temporary database behind.
-
-The EMF line carrying RestoreSeconds is printed by the assurance engine's Notify, which this
-branch does not have yet: only the report's `restore_tests` is checked here.
+Notify's log (tests/integration/function_logs.py) carries the EMF metrics: RestoreSeconds per
+measured restore, RestoreTestsFailed, and no MaxNewestSnapshotAgeHours (no target is measured).
 """
 
 from __future__ import annotations
@@ -16,6 +15,8 @@ from typing import Any
 import pytest
 
 from rds_snapshot_manager.domain.naming import ownership_prefix
+from tests import emf
+from tests.integration.function_logs import notify_lines
 from tools.localstack.harness import Databases, Deployment, chaos, client, unique_name
 
 pytestmark = pytest.mark.integration
@@ -84,6 +85,20 @@ def test_restore_test_runs_end_to_end_and_leaves_nothing(setup: RestoreSetup) ->
         assert test["restored_id"].startswith(ownership_prefix(setup.deployment.name) + "rt-")
     assert tests["instance"]["source_id"] == setup.instance
     assert setup.temporary_databases() == []
+    lines = notify_lines(setup.deployment.name, execution["name"])
+    data = emf.data(line for line in lines if execution["name"] in line)
+    deployment = (("Deployment", setup.deployment.name),)
+    restores = sorted((d.dimensions, d.value) for d in data if d.name == "RestoreSeconds")
+    expected = [(deployment, float(t["restore_seconds"])) for t in tests.values()]
+    expected += [
+        ((*deployment, ("SourceType", t["source_type"]), ("SourceId", t["source_id"])),
+         float(t["restore_seconds"]))
+        for t in tests.values()
+    ]  # fmt: skip
+    assert restores == sorted(expected)
+    names = {d.name: d.value for d in data if d.dimensions == deployment}
+    assert (names["RunsOK"], names["RestoreTestsFailed"]) == (1, 0)
+    assert "MaxNewestSnapshotAgeHours" not in names
 
 
 @pytest.mark.usefixtures("failing_restores")
