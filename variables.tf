@@ -236,6 +236,22 @@ variable "kms_key_arn" {
   default     = null
 }
 
+variable "restore_test" {
+  description = "Opt-in scheduled restore tests (docs/OPERATIONS.md, \"Restore tests\"): on their own schedule, restore the newest available managed snapshot of each chosen target into a temporary instance (or an Aurora cluster with one instance) named with the deployment's prefix and `rt-`, measure the time until it is available (the RTO), and delete it without a final snapshot. Targets: the listed ids (each must be a target of this deployment), or a rotating sample of `sample_size` targets (1 when nothing is listed). `db_subnet_group_name` and `vpc_security_group_ids` place the temporary database (null: the default VPC's subnet group); `timeout_minutes` (at most wait_timeout_minutes) fails a restore that is not available in time; temporary databases older than `leftover_max_age_hours` are swept by every run. null turns restore tests off."
+  type = object({
+    schedule_expression     = optional(string, "cron(0 3 ? * SUN *)")
+    db_instance_identifiers = optional(list(string), [])
+    db_cluster_identifiers  = optional(list(string), [])
+    sample_size             = optional(number)
+    instance_class          = optional(string, "db.t3.micro")
+    db_subnet_group_name    = optional(string)
+    vpc_security_group_ids  = optional(list(string), [])
+    timeout_minutes         = optional(number, 120)
+    leftover_max_age_hours  = optional(number, 24)
+  })
+  default = null
+}
+
 ################################################################################
 # Backup assurance
 ################################################################################

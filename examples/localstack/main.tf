@@ -70,6 +70,7 @@ module "rds_snapshot_manager" {
   create_dashboard             = var.create_dashboard
   snapshot_price_per_gib_month = var.snapshot_price_per_gib_month
   metric_target_limit          = var.metric_target_limit
+  restore_test                 = var.restore_test
   allowed_account_ids          = var.allowed_account_ids
 
   copy_to_regions        = var.copy_to_regions

@@ -30,12 +30,18 @@ def _context(event: dict[str, Any], *, strict_input: bool = True) -> RunContext:
 
 @logs.inject_lambda_context
 def create_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    return engine().create.run(_context(event)).summary()
+    ctx = _context(event)
+    if ctx.restore_test:  # a restore-test run (D10) starts restores and creates no snapshot
+        return engine().restore.start(ctx).summary()
+    return engine().create.run(ctx).summary()
 
 
 @logs.inject_lambda_context
 def check_handler(event: dict[str, Any], context: object) -> dict[str, Any]:
-    return engine().check.run(_context(event)).summary()
+    ctx = _context(event)
+    if ctx.restore_test:
+        return engine().restore.poll(ctx).summary()
+    return engine().check.run(ctx).summary()
 
 
 @logs.inject_lambda_context

@@ -8,7 +8,9 @@ import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from rds_snapshot_manager.domain.restore import RestoreTestConfig
 from rds_snapshot_manager.domain.retention import PERIODS, Tiers
 from rds_snapshot_manager.domain.rpo import (
     DEFAULT_PRICE_PER_GIB_MONTH,
@@ -55,6 +57,7 @@ class Settings:
     wait_timeout_seconds: float = 7200.0
     manual_snapshot_quota: int = 100
     max_concurrency: int = 8
+    restore_test: RestoreTestConfig | None = None  # RSM_RESTORE_TEST; None = restore tests off
     # Disaster recovery (D6): cross-region copies, cross-account sharing.
     copy_to_regions: tuple[CopyRegion, ...] = ()
     share_with_account_ids: tuple[str, ...] = ()
@@ -103,6 +106,7 @@ class Settings:
                 "RSM_TARGETS_S3_BUCKET and RSM_TARGETS_S3_KEY must be set together or both left "
                 f"empty; got bucket={bucket!r}, key={key!r}."
             )
+        wait_timeout_seconds = reader.number_from("RSM_WAIT_TIMEOUT_SECONDS", 7200, 60, 86400)
         report_topic_arn = reader.required("RSM_REPORT_TOPIC_ARN")
         home_region = _arn_part(report_topic_arn, 3)
         accounts = _share_accounts(reader, _arn_part(report_topic_arn, 4))
@@ -126,12 +130,13 @@ class Settings:
             log_level=reader.choice("RSM_LOG_LEVEL", LOG_LEVELS, "INFO"),
             ledger_ttl_days=reader.number_from("RSM_LEDGER_TTL_DAYS", 400, 1, 3650),
             # wait_timeout_minutes 1..1440, in seconds
-            wait_timeout_seconds=reader.number_from("RSM_WAIT_TIMEOUT_SECONDS", 7200, 60, 86400),
+            wait_timeout_seconds=wait_timeout_seconds,
             manual_snapshot_quota=reader.whole_number("RSM_MANUAL_SNAPSHOT_QUOTA", 100, 1, 100_000),
             max_concurrency=reader.whole_number("RSM_MAX_CONCURRENCY", 8, 1, 32),
             copy_to_regions=_copy_regions(reader, home_region, accounts),
             share_with_account_ids=accounts,
             share_kms_key_arn=_share_key(reader, home_region),
+            restore_test=_restore_test(reader, wait_timeout_seconds),
             rpo_hours=(
                 reader.positive_number("RSM_RPO_HOURS", 0, MAX_RPO_HOURS)
                 if reader.text("RSM_RPO_HOURS")
@@ -142,6 +147,92 @@ class Settings:
             ),
             metric_target_limit=reader.whole_number("RSM_METRIC_TARGET_LIMIT", 50, 0, 500),
         )
+
+
+# Bounds of RSM_RESTORE_TEST (D6), the same as the module's validations of `restore_test`.
+RESTORE_TEST_KEYS = (
+    "db_instance_identifiers", "db_cluster_identifiers", "sample_size", "instance_class",
+    "db_subnet_group_name", "vpc_security_group_ids", "timeout_minutes", "leftover_max_age_hours",
+)  # fmt: skip
+RESTORE_SAMPLE_MAX = 20
+RESTORE_SECURITY_GROUPS_MAX = 5  # RDS: at most 5 VPC security groups per DB instance
+RESTORE_TIMEOUT_MINUTES = (10, 1440)
+RESTORE_LEFTOVER_HOURS = (1, 720)
+
+
+def _restore_test(reader: _Reader, wait_timeout_seconds: float) -> RestoreTestConfig | None:
+    """RSM_RESTORE_TEST: a JSON object, or empty for off. A restore times out within the run's
+    wait (its Check loop ends then), and the sweeper's age limit is above the restore timeout, so
+    it never deletes a database that a running test still waits for."""
+    name = "RSM_RESTORE_TEST"
+    raw_text = reader.text(name)
+    if not raw_text:
+        return None
+    try:
+        value = json.loads(raw_text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict):
+        raise SettingsError(f"{name} must be a JSON object or empty; got {raw_text[:80]!r}.")
+    unknown = sorted(set(value) - set(RESTORE_TEST_KEYS))
+    if unknown:
+        raise SettingsError(
+            f"{name} has unknown key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(RESTORE_TEST_KEYS)}."
+        )
+
+    def ids(key: str, maximum: int) -> tuple[str, ...]:
+        items = value.get(key) or []
+        if not isinstance(items, list) or not all(isinstance(i, str) and i.strip() for i in items):
+            raise SettingsError(f"{name}.{key} must be a list of non-empty strings; got {items!r}.")
+        if len(items) > maximum:
+            raise SettingsError(f"{name}.{key} has {len(items)} entries; at most {maximum}.")
+        return tuple(i.strip() for i in items)
+
+    def whole(key: str, low: int, high: int) -> int | None:
+        raw: Any = value.get(key)
+        if raw is None:
+            return None
+        if isinstance(raw, bool) or not isinstance(raw, int | float) or raw != int(raw):
+            raw = low - 1
+        if not low <= raw <= high:
+            raise SettingsError(
+                f"{name}.{key} must be a whole number from {low} to {high}; got {value[key]!r}."
+            )
+        return int(raw)
+
+    def text(key: str, default: str | None) -> str | None:
+        raw = value.get(key)
+        if raw is None or raw == "":
+            return default
+        if not isinstance(raw, str) or len(raw) > 255:
+            raise SettingsError(f"{name}.{key} must be a string of at most 255 characters.")
+        return raw
+
+    timeout = whole("timeout_minutes", *RESTORE_TIMEOUT_MINUTES)
+    timeout = 120 if timeout is None else timeout
+    leftover = whole("leftover_max_age_hours", *RESTORE_LEFTOVER_HOURS)
+    leftover = 24 if leftover is None else leftover
+    if timeout * 60 > wait_timeout_seconds:
+        raise SettingsError(
+            f"{name}.timeout_minutes ({timeout}) must be at most the wait timeout "
+            f"(RSM_WAIT_TIMEOUT_SECONDS = {wait_timeout_seconds:g} s): the Check loop ends then."
+        )
+    if leftover * 60 <= timeout:
+        raise SettingsError(
+            f"{name}.leftover_max_age_hours ({leftover}) must be longer than timeout_minutes "
+            f"({timeout}), or the sweeper would delete a database a running test waits for."
+        )
+    return RestoreTestConfig(
+        db_instance_identifiers=ids("db_instance_identifiers", 100),
+        db_cluster_identifiers=ids("db_cluster_identifiers", 100),
+        sample_size=whole("sample_size", 1, RESTORE_SAMPLE_MAX),
+        instance_class=text("instance_class", "db.t3.micro") or "db.t3.micro",
+        db_subnet_group_name=text("db_subnet_group_name", None),
+        vpc_security_group_ids=ids("vpc_security_group_ids", RESTORE_SECURITY_GROUPS_MAX),
+        timeout_minutes=timeout,
+        leftover_max_age_hours=leftover,
+    )
 
 
 def _arn_part(arn: str, index: int) -> str:

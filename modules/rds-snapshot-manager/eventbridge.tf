@@ -16,3 +16,24 @@ resource "aws_cloudwatch_event_target" "state_machine" {
   # to target"), which would leave the emulated schedule starting no run at all.
   input = jsonencode({ dry_run = false })
 }
+
+# Restore tests run on their own schedule, as executions of the same state machine with the input
+# {"restore_test": true} (D10): they restore, measure and delete, and create or prune no snapshot.
+resource "aws_cloudwatch_event_rule" "restore_test" {
+  count = local.restore_tests ? 1 : 0
+
+  name                = local.restore_rule_name
+  description         = "Starts a restore-test run of the ${var.name} snapshot state machine."
+  schedule_expression = var.restore_test.schedule_expression
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "restore_test" {
+  count = local.restore_tests ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.restore_test[0].name
+  target_id = "state-machine-restore-test"
+  arn       = aws_sfn_state_machine.this.arn
+  role_arn  = aws_iam_role.events.arn
+  input     = jsonencode({ restore_test = true })
+}

@@ -107,7 +107,7 @@ locals {
       check  = data.aws_iam_policy_document.check.json
       notify = data.aws_iam_policy_document.notify.json
     },
-    var.delete_old_snapshots ? { prune = data.aws_iam_policy_document.prune[0].json } : {}
+    contains(keys(local.functions), "prune") ? { prune = data.aws_iam_policy_document.prune[0].json } : {}
   )
 
   # Confused-deputy guard (aws:SourceAccount and aws:SourceArn) on the trust of each service that
@@ -117,9 +117,10 @@ locals {
   # service, not on a request naming a source); its roles are trusted by lambda.amazonaws.com alone,
   # and only this module's functions are configured with them (iam:PassRole stays with the deployer).
   service_trust = {
-    lambda = { principal = "lambda.amazonaws.com", source_arn = null }
-    states = { principal = "states.amazonaws.com", source_arn = "arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.state_machine_name}" }
-    events = { principal = "events.amazonaws.com", source_arn = "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${local.schedule_rule_name}" }
+    lambda = { principal = "lambda.amazonaws.com", source_arns = [] }
+    states = { principal = "states.amazonaws.com", source_arns = ["arn:${local.partition}:states:${local.region}:${local.account_id}:stateMachine:${local.state_machine_name}"] }
+    # The backup schedule's rule, and the restore tests' rule when they are on.
+    events = { principal = "events.amazonaws.com", source_arns = [for rule in concat([local.schedule_rule_name], local.restore_tests ? [local.restore_rule_name] : []) : "arn:${local.partition}:events:${local.region}:${local.account_id}:rule/${rule}"] }
   }
 }
 
@@ -138,7 +139,7 @@ data "aws_iam_policy_document" "assume" {
       identifiers = [each.value.principal]
     }
     dynamic "condition" {
-      for_each = each.value.source_arn == null ? [] : [local.account_id]
+      for_each = length(each.value.source_arns) == 0 ? [] : [local.account_id]
       content {
         test     = "StringEquals"
         variable = "aws:SourceAccount"
@@ -146,11 +147,11 @@ data "aws_iam_policy_document" "assume" {
       }
     }
     dynamic "condition" {
-      for_each = each.value.source_arn == null ? [] : [each.value.source_arn]
+      for_each = length(each.value.source_arns) == 0 ? [] : [each.value.source_arns]
       content {
         test     = "ArnLike"
         variable = "aws:SourceArn"
-        values   = [condition.value]
+        values   = condition.value
       }
     }
   }
@@ -217,7 +218,10 @@ data "aws_iam_policy_document" "lambda_common" {
 }
 
 data "aws_iam_policy_document" "create" {
-  source_policy_documents = [data.aws_iam_policy_document.lambda_common["create"].json]
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.lambda_common["create"].json],
+    local.restore_tests ? [data.aws_iam_policy_document.restore_start[0].json] : []
+  )
 
   statement {
     sid       = "DescribeDatabasesAndSnapshots"
@@ -354,7 +358,11 @@ data "aws_iam_policy_document" "disaster_recovery" {
 }
 
 data "aws_iam_policy_document" "check" {
-  source_policy_documents = concat([data.aws_iam_policy_document.lambda_common["check"].json], data.aws_iam_policy_document.disaster_recovery[*].json)
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.lambda_common["check"].json],
+    local.restore_tests ? [data.aws_iam_policy_document.restore_cleanup[0].json] : [],
+    data.aws_iam_policy_document.disaster_recovery[*].json
+  )
 
   statement {
     sid       = "DescribeSnapshots"
@@ -480,40 +488,53 @@ data "aws_iam_policy_document" "check" {
 }
 
 data "aws_iam_policy_document" "prune" {
-  count = var.delete_old_snapshots ? 1 : 0
+  count = contains(keys(local.functions), "prune") ? 1 : 0
 
-  source_policy_documents = concat([data.aws_iam_policy_document.lambda_common["prune"].json], data.aws_iam_policy_document.disaster_recovery[*].json)
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.lambda_common["prune"].json],
+    local.restore_tests ? [data.aws_iam_policy_document.restore_cleanup[0].json] : [],
+    # Un-sharing and the copy Regions' listing serve deletes only: none for the sweeper alone.
+    var.delete_old_snapshots ? data.aws_iam_policy_document.disaster_recovery[*].json : []
+  )
 
-  statement {
-    sid       = "DescribeSnapshots"
-    actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
-    resources = local.describe_resources
+  dynamic "statement" {
+    for_each = var.delete_old_snapshots ? [local.describe_resources] : []
+    content {
+      sid       = "DescribeSnapshots"
+      actions   = ["rds:DescribeDBSnapshots", "rds:DescribeDBClusterSnapshots"]
+      resources = statement.value
+    }
   }
 
-  statement {
+  dynamic "statement" {
     # The only delete permission in this Region: snapshots with this deployment's prefix AND its
     # ManagedBy tag (the ownership rule, D1), never anyone else's and never a hand-made copy
     # carrying the tag; and without CopySourceRegion (D8): a same-named deployment in another
     # Region copies its snapshots here under the same prefix and tag, and those are its to delete.
-    sid       = "DeleteOnlyManagedSnapshots"
-    actions   = ["rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"]
-    resources = local.owned_snapshot_arns
-    condition {
-      test     = "StringEquals"
-      variable = "aws:ResourceTag/ManagedBy"
-      values   = [var.name]
-    }
-    condition {
-      test     = "Null"
-      variable = "aws:ResourceTag/CopySourceRegion"
-      values   = ["true"]
+    # Prune also exists for the restore-test sweeper alone; it deletes snapshots only with
+    # delete_old_snapshots.
+    for_each = var.delete_old_snapshots ? [local.owned_snapshot_arns] : []
+    content {
+      sid       = "DeleteOnlyManagedSnapshots"
+      actions   = ["rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"]
+      resources = statement.value
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/ManagedBy"
+        values   = [var.name]
+      }
+      condition {
+        test     = "Null"
+        variable = "aws:ResourceTag/CopySourceRegion"
+        values   = ["true"]
+      }
     }
   }
 
   dynamic "statement" {
     # In a listed Region, only our copies: prefix, ManagedBy = name AND CopySourceRegion = this
     # Region, never the snapshots a same-named deployment there made itself (D8).
-    for_each = length(local.copy_regions) > 0 ? [local.copy_snapshot_arns] : []
+    for_each = var.delete_old_snapshots && length(local.copy_regions) > 0 ? [local.copy_snapshot_arns] : []
     content {
       sid       = "DeleteOnlyOwnCopiesInCopyRegions"
       actions   = ["rds:DeleteDBSnapshot", "rds:DeleteDBClusterSnapshot"]
@@ -534,12 +555,129 @@ data "aws_iam_policy_document" "prune" {
 }
 
 data "aws_iam_policy_document" "notify" {
-  source_policy_documents = [data.aws_iam_policy_document.lambda_common["notify"].json]
+  source_policy_documents = concat(
+    [data.aws_iam_policy_document.lambda_common["notify"].json],
+    local.restore_tests ? [data.aws_iam_policy_document.restore_cleanup[0].json] : []
+  )
 
   statement {
     sid       = "PublishRunReport"
     actions   = ["sns:Publish"]
     resources = [aws_sns_topic.report.arn, aws_sns_topic.failure.arn]
+  }
+}
+
+################################################################################
+# Restore tests: restore only our snapshots, into and out of temporary databases only
+################################################################################
+
+locals {
+  # D8: the temporary databases of restore tests, instance and cluster ids alike.
+  temp_db_arns = [
+    "${local.rds_arn_prefix}:db:${local.temp_db_prefix}*",
+    "${local.rds_arn_prefix}:cluster:${local.temp_db_prefix}*",
+  ]
+  # The tags Create puts on a temporary database (services/restore.py); no other key may be set.
+  temp_db_tag_keys = ["ManagedBy", "RunId", "RestoreTestOf"]
+  # Resource types the Service Authorization Reference lists as required for the restore calls
+  # (RestoreDBInstanceFromDBSnapshot: db, og, pg, subgrp; RestoreDBClusterFromSnapshot: cluster,
+  # cluster-pg, og, subgrp; CreateDBInstance: db, and cluster/og/pg/subgrp when used). The restore
+  # uses the snapshot's option and parameter groups (using one changes nothing in it), and the
+  # configured subnet group, else the default VPC's ("default"). RDS stores names in lowercase.
+  restore_group_arns = [
+    "${local.rds_arn_prefix}:og:*",
+    "${local.rds_arn_prefix}:pg:*",
+    "${local.rds_arn_prefix}:cluster-pg:*",
+    "${local.rds_arn_prefix}:subgrp:${lower(coalesce(try(var.restore_test.db_subnet_group_name, null), "default"))}",
+  ]
+}
+
+# Create: start restores. iam:PassRole is not needed: the restore passes no role (no
+# MonitoringRoleArn, DomainIAMRoleName or AssociatedRoles); RDS places the database in the subnets
+# and security groups with its service-linked role AWSServiceRoleForRDS, so the caller needs no
+# ec2 permissions (the SAR lists no ec2 dependent action for these calls).
+data "aws_iam_policy_document" "restore_start" {
+  count = local.restore_tests ? 1 : 0
+
+  statement {
+    # The new database must be a temporary one: our prefix + "rt-" in its ARN, tagged in the same
+    # call with ManagedBy = name (which needs rds:AddTagsToResource too) and only the keys Create
+    # sets. CreateDBInstance adds the one writer instance of a restored Aurora cluster.
+    sid       = "RestoreOnlyIntoTemporaryDatabasesTaggedManagedBy"
+    actions   = ["rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance", "rds:AddTagsToResource"]
+    resources = local.temp_db_arns
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestTag/ManagedBy"
+      values   = [var.name]
+    }
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = local.temp_db_tag_keys
+    }
+  }
+
+  statement {
+    sid       = "RestoreOnlyFromOwnSnapshots"
+    actions   = ["rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot"]
+    resources = local.owned_snapshot_arns
+  }
+
+  statement {
+    sid       = "RestoreWithSnapshotGroupsAndSubnetGroup"
+    actions   = ["rds:RestoreDBInstanceFromDBSnapshot", "rds:RestoreDBClusterFromSnapshot", "rds:CreateDBInstance"]
+    resources = local.restore_group_arns
+  }
+
+  statement {
+    # The writer instance joins the temporary cluster (CreateDBInstance names its cluster).
+    sid       = "AddWriterToTemporaryCluster"
+    actions   = ["rds:CreateDBInstance"]
+    resources = ["${local.rds_arn_prefix}:cluster:${local.temp_db_prefix}*"]
+  }
+
+  statement {
+    # An encrypted snapshot restores only if the caller may let RDS use its key (CreateDBInstance's
+    # dependent kms:CreateGrant and kms:DescribeKey in the SAR); only through RDS in this Region,
+    # and only grants for AWS resources. Each key's own policy must still allow the account.
+    sid       = "LetRdsUseSnapshotKeys"
+    actions   = ["kms:CreateGrant", "kms:DescribeKey"]
+    resources = ["arn:${local.partition}:kms:${local.region}:${local.account_id}:key/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["rds.${local.region}.amazonaws.com"]
+    }
+  }
+}
+
+# Check, Prune (the sweeper) and Notify: see and delete temporary databases, nothing else.
+data "aws_iam_policy_document" "restore_cleanup" {
+  count = local.restore_tests ? 1 : 0
+
+  statement {
+    sid       = "DescribeDatabases"
+    actions   = ["rds:DescribeDBInstances", "rds:DescribeDBClusters"]
+    resources = ["${local.rds_arn_prefix}:db:*", "${local.rds_arn_prefix}:cluster:*"]
+  }
+
+  statement {
+    # Only a temporary database: our prefix + "rt-", ManagedBy = name and a RestoreTestOf tag.
+    sid       = "DeleteOnlyTemporaryDatabases"
+    actions   = ["rds:DeleteDBInstance", "rds:DeleteDBCluster"]
+    resources = local.temp_db_arns
+    condition {
+      test     = "StringEquals"
+      variable = "aws:ResourceTag/ManagedBy"
+      values   = [var.name]
+    }
+    condition {
+      # Present and not empty (StringLike on a missing tag is false).
+      test     = "StringLike"
+      variable = "aws:ResourceTag/RestoreTestOf"
+      values   = ["?*"]
+    }
   }
 }
 

@@ -49,7 +49,7 @@ resource "aws_lambda_function" "this" {
   lifecycle {
     precondition {
       condition     = local.input_env_bytes <= local.input_env_max_bytes
-      error_message = "db_instance_identifiers, db_cluster_identifiers, selection_tags, copy_to_regions, share_with_account_ids and share_kms_key_arn take ${local.input_env_bytes} bytes as JSON, more than the ${local.input_env_max_bytes} that fit in the Lambda environment (4 KB in all). Select large fleets with selection_tags or list them in a file given by targets_s3_object."
+      error_message = "db_instance_identifiers, db_cluster_identifiers, selection_tags, copy_to_regions, share_with_account_ids, share_kms_key_arn and restore_test take ${local.input_env_bytes} bytes as JSON, more than the ${local.input_env_max_bytes} that fit in the Lambda environment (4 KB in all). Select large fleets with selection_tags or list them in a file given by targets_s3_object."
     }
 
     # Disaster recovery: what a variable validation cannot see (the deployment's own Region and

@@ -11,17 +11,34 @@ locals {
   # functions create, tag and delete only snapshots whose identifier starts with it.
   snapshot_id_prefix = "rsm-${substr(sha256(var.name), 0, 8)}-"
 
-  # One entry per Lambda function; Prune exists only when deletion is switched on.
+  # One entry per Lambda function; Prune exists only when deletion is switched on, or when restore
+  # tests are (it sweeps their leftover temporary databases).
   functions = merge(
     {
       create = { handler = "create_handler", description = "Creates the due RDS snapshots of a run." }
       check  = { handler = "check_handler", description = "Reports whether a run's new snapshots are available." }
       notify = { handler = "notify_handler", description = "Publishes a run's report to SNS." }
     },
-    var.delete_old_snapshots ? {
+    var.delete_old_snapshots || local.restore_tests ? {
       prune = { handler = "prune_handler", description = "Deletes expired snapshots managed by this deployment." }
     } : {}
   )
+
+  # Restore tests (variables.tf "Restore tests"; docs/OPERATIONS.md): temporary databases are named
+  # `<snapshot_id_prefix>rt-...` (D8), so IAM can confine restores and deletes to them.
+  restore_tests     = var.restore_test != null
+  restore_rule_name = "${var.name}-restore-test"
+  temp_db_prefix    = "${local.snapshot_id_prefix}rt-"
+  restore_test_env = local.restore_tests ? jsonencode({
+    db_instance_identifiers = var.restore_test.db_instance_identifiers
+    db_cluster_identifiers  = var.restore_test.db_cluster_identifiers
+    sample_size             = var.restore_test.sample_size
+    instance_class          = var.restore_test.instance_class
+    db_subnet_group_name    = var.restore_test.db_subnet_group_name
+    vpc_security_group_ids  = var.restore_test.vpc_security_group_ids
+    timeout_minutes         = var.restore_test.timeout_minutes
+    leftover_max_age_hours  = var.restore_test.leftover_max_age_hours
+  }) : ""
 
   lambda_package = "${path.module}/lambda/rds_snapshot_manager.zip"
 
@@ -37,7 +54,7 @@ locals {
 
   # Lambda caps all environment variables of a function at 4 KB; the other variables take at most
   # about 1 KB (topic ARNs, table name, numbers), so the values whose size the inputs decide (the
-  # target lists and the disaster-recovery settings) get the rest.
+  # target lists, the disaster-recovery settings and the restore-test settings) get the rest.
   input_env_bytes = sum([for value in [
     local.lambda_environment.RSM_DB_INSTANCE_IDENTIFIERS,
     local.lambda_environment.RSM_DB_CLUSTER_IDENTIFIERS,
@@ -45,6 +62,7 @@ locals {
     local.lambda_environment.RSM_COPY_TO_REGIONS,
     local.lambda_environment.RSM_SHARE_WITH_ACCOUNT_IDS,
     local.lambda_environment.RSM_SHARE_KMS_KEY_ARN,
+    local.lambda_environment.RSM_RESTORE_TEST,
   ] : length(value)])
   input_env_max_bytes = 3072
 
@@ -69,6 +87,7 @@ locals {
     RSM_WAIT_TIMEOUT_SECONDS    = tostring(var.wait_timeout_minutes * 60)
     RSM_MANUAL_SNAPSHOT_QUOTA   = tostring(var.manual_snapshot_quota)
     RSM_MAX_CONCURRENCY         = tostring(var.api_concurrency)
+    RSM_RESTORE_TEST            = local.restore_test_env
     # Disaster recovery (D6): [{"region", "kms_key_arn" (or null), "retention_days" (or null),
     # "share"}], the account ids as a JSON list, and the share key ("" = none).
     RSM_COPY_TO_REGIONS        = jsonencode(var.copy_to_regions)

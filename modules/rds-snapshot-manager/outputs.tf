@@ -34,7 +34,7 @@ output "schedule_rule_arn" {
 }
 
 output "lambda_function_arns" {
-  description = "ARNs of the Lambda functions, by step: create, check, notify and, when delete_old_snapshots is true, prune."
+  description = "ARNs of the Lambda functions, by step: create, check, notify and, when delete_old_snapshots is true or restore_test is set, prune."
   value       = try({ for key, function in aws_lambda_function.this : key => function.arn }, null)
 }
 
@@ -60,6 +60,11 @@ output "alarm_arns" {
 output "snapshot_identifier_prefix" {
   description = "Prefix of the identifier of every snapshot this deployment creates (rsm- and 8 hex characters of sha256(name)); only snapshots with this prefix and the tag ManagedBy = name are ever deleted."
   value       = local.snapshot_id_prefix
+}
+
+output "restore_test_rule_arn" {
+  description = "ARN of the EventBridge rule that starts restore-test runs; null when restore_test is off."
+  value       = try(aws_cloudwatch_event_rule.restore_test[0].arn, null)
 }
 
 output "dashboard_name" {

@@ -36,7 +36,7 @@ locals {
   # The Parallel state's output is one copy of the state per branch; only the branch results stay.
   parallel_result_selector = merge(
     { "check.$" = "$[0].check" },
-    var.delete_old_snapshots ? { "prune.$" = "$[1].prune" } : {}
+    contains(keys(local.functions), "prune") ? { "prune.$" = "$[1].prune" } : {}
   )
 
   # Decoding checks the rendered template is JSON at plan time; encoding normalizes whitespace.

@@ -410,6 +410,67 @@ variable "allowed_account_ids" {
 }
 
 ################################################################################
+# Restore tests
+################################################################################
+
+variable "restore_test" {
+  description = "Opt-in scheduled restore tests (docs/OPERATIONS.md, \"Restore tests\"): on their own schedule, restore the newest available managed snapshot of each chosen target into a temporary instance (or an Aurora cluster with one instance) named with the deployment's prefix and `rt-`, measure the time until it is available (the RTO), and delete it without a final snapshot. Targets: the listed ids (each must be a target of this deployment), or a rotating sample of `sample_size` targets (1 when nothing is listed). `db_subnet_group_name` and `vpc_security_group_ids` place the temporary database (null: the default VPC's subnet group); `timeout_minutes` (at most wait_timeout_minutes) fails a restore that is not available in time; temporary databases older than `leftover_max_age_hours` are swept by every run. null turns restore tests off."
+  type = object({
+    schedule_expression     = optional(string, "cron(0 3 ? * SUN *)")
+    db_instance_identifiers = optional(list(string), [])
+    db_cluster_identifiers  = optional(list(string), [])
+    sample_size             = optional(number)
+    instance_class          = optional(string, "db.t3.micro")
+    db_subnet_group_name    = optional(string)
+    vpc_security_group_ids  = optional(list(string), [])
+    timeout_minutes         = optional(number, 120)
+    leftover_max_age_hours  = optional(number, 24)
+  })
+  default = null
+
+  validation {
+    condition     = var.restore_test == null || can(regex("^(rate|cron)\\(.+\\)$", var.restore_test.schedule_expression))
+    error_message = "restore_test.schedule_expression must be an EventBridge schedule, rate(...) or cron(...), e.g. \"cron(0 3 ? * SUN *)\"; got \"${try(var.restore_test.schedule_expression, "")}\"."
+  }
+
+  validation {
+    condition     = var.restore_test == null || try(var.restore_test.sample_size == null ? true : var.restore_test.sample_size >= 1 && var.restore_test.sample_size <= 20 && floor(var.restore_test.sample_size) == var.restore_test.sample_size, false)
+    error_message = "restore_test.sample_size must be null or a whole number from 1 to 20; got ${jsonencode(try(var.restore_test.sample_size, null))}."
+  }
+
+  validation {
+    condition     = var.restore_test == null || try(var.restore_test.timeout_minutes >= 10 && var.restore_test.timeout_minutes <= var.wait_timeout_minutes && floor(var.restore_test.timeout_minutes) == var.restore_test.timeout_minutes, false)
+    error_message = "restore_test.timeout_minutes must be a whole number from 10 to wait_timeout_minutes (${var.wait_timeout_minutes}): the run's Check loop ends then; got ${try(var.restore_test.timeout_minutes, "null")}."
+  }
+
+  validation {
+    condition     = var.restore_test == null || try(var.restore_test.leftover_max_age_hours >= 1 && var.restore_test.leftover_max_age_hours <= 720 && floor(var.restore_test.leftover_max_age_hours) == var.restore_test.leftover_max_age_hours && var.restore_test.leftover_max_age_hours * 60 > var.restore_test.timeout_minutes, false)
+    error_message = "restore_test.leftover_max_age_hours must be a whole number from 1 to 720 and longer than timeout_minutes, or the sweeper would delete a database a running test waits for; got ${try(var.restore_test.leftover_max_age_hours, "null")}."
+  }
+
+  validation {
+    condition     = var.restore_test == null || try(can(regex("^db\\.[a-z0-9]+\\.[a-z0-9]+$", var.restore_test.instance_class)), false)
+    error_message = "restore_test.instance_class must be an RDS instance class like db.t3.micro; got \"${try(var.restore_test.instance_class, "")}\"."
+  }
+
+  validation {
+    condition     = var.restore_test == null || try(length(var.restore_test.vpc_security_group_ids) <= 5 && alltrue([for id in var.restore_test.vpc_security_group_ids : can(regex("^sg-[0-9a-f]{8,17}$", id))]), false)
+    error_message = "restore_test.vpc_security_group_ids must list at most 5 security group ids like sg-0123456789abcdef0; got ${jsonencode(try(var.restore_test.vpc_security_group_ids, []))}."
+  }
+
+  validation {
+    # Python checks the same at run time against the resolved targets (tags, S3 file).
+    condition = var.restore_test == null || try(
+      length(var.selection_tags) > 0 || var.targets_s3_object != null || (
+        length(setsubtract([for id in var.restore_test.db_instance_identifiers : lower(id)], [for id in var.db_instance_identifiers : lower(id)])) == 0 &&
+        length(setsubtract([for id in var.restore_test.db_cluster_identifiers : lower(id)], [for id in var.db_cluster_identifiers : lower(id)])) == 0
+      ), false
+    )
+    error_message = "restore_test may only test this deployment's targets: restore_test.db_instance_identifiers and db_cluster_identifiers must be among db_instance_identifiers and db_cluster_identifiers (or selection_tags / targets_s3_object must select them)."
+  }
+}
+
+################################################################################
 # Backup assurance: RPO audit, metrics, alarms and dashboard
 ################################################################################
 

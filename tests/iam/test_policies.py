@@ -88,10 +88,12 @@ def test_every_configuration_renders_every_role(rendered: dict[str, render.Rende
     for key, item in rendered.items():
         roles = {render.role_key(role) for role in item.policies}
         expected = {"create", "check", "notify", "states", "events"}
-        deletes = item.configuration.variables.get("delete_old_snapshots", True)
+        variables = item.configuration.variables
+        # Prune deletes expired snapshots, and sweeps restore-test leftovers.
+        prunes = variables.get("delete_old_snapshots", True) or "restore_test" in variables
         # Later features may add roles: parliament and the recorded calls cover those.
         assert expected <= roles, key
-        assert ("prune" in roles) == deletes, f"{key}: a prune role exactly when deletion is on"
+        assert ("prune" in roles) == prunes, f"{key}: a prune role exactly when it has work"
         assert all(item.policies[role] for role in item.policies), f"{key}: a role without a policy"
 
 
@@ -246,6 +248,10 @@ def as_list(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
+RESTORE_KEY_SID = "LetRdsUseSnapshotKeys"
+RESTORE_KEY_ACTIONS = {"kms:creategrant", "kms:describekey"}
+
+
 def test_without_disaster_recovery_no_role_copies_shares_or_uses_a_key_elsewhere(
     rendered: dict[str, render.Rendered],
 ) -> None:
@@ -261,8 +267,13 @@ def test_without_disaster_recovery_no_role_copies_shares_or_uses_a_key_elsewhere
     for key, item in without.items():
         for statement in statements_of(item):
             actions = {action.lower() for action in as_list(statement["Action"])}
-            assert not actions & DISASTER_RECOVERY_ACTIONS, (key, statement.get("Sid"))
+            # Restore tests (issue 11) let RDS use a snapshot's key for the restored database,
+            # through RDS and in this Region only: the same KMS actions, for another feature.
+            allowed = RESTORE_KEY_ACTIONS if statement.get("Sid") == RESTORE_KEY_SID else set()
+            assert not (actions & DISASTER_RECOVERY_ACTIONS) - allowed, (key, statement.get("Sid"))
             for resource in as_list(statement["Resource"]):
+                if resource.startswith("arn:aws:kms:") and allowed:
+                    assert resource.split(":")[3] == render.REGION, (key, statement.get("Sid"))
                 if resource.startswith("arn:aws:rds:"):
                     assert resource.split(":")[3] == render.REGION, (key, statement.get("Sid"))
 

@@ -153,7 +153,7 @@ def test_service_role_calls_and_identity_needing_no_permission() -> None:
 
 
 @pytest.mark.parametrize(
-    ("service", "operation"), [("rds", "RestoreDBInstanceFromDBSnapshot"), ("ec2", "RunInstances")]
+    ("service", "operation"), [("rds", "RebootDBInstance"), ("ec2", "RunInstances")]
 )
 def test_an_unmapped_operation_is_never_waved_through(service: str, operation: str) -> None:
     with pytest.raises(UnmappedOperationError):

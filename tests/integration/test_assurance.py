@@ -2,9 +2,7 @@
 the storage figure, and its Notify function's log in CloudWatch Logs carries the EMF metrics and,
 on every line, the Lambda request id and the cold-start flag.
 
-The host executor (tools/localstack_ext) forwards what the function prints, with Lambda's
-START/END/REPORT lines, to the function's log group `/aws/lambda/<name>-notify`: the same place
-the EMF lines reach in AWS, where CloudWatch Logs extracts the metrics.
+The Notify log is read as tests/integration/function_logs.py says.
 """
 
 from __future__ import annotations
@@ -19,7 +17,8 @@ import pytest
 
 from rds_snapshot_manager.domain.naming import ownership_prefix
 from tests import emf
-from tools.localstack.harness import Databases, Deployment, client, unique_name, wait_until
+from tests.integration.function_logs import notify_lines
+from tools.localstack.harness import Databases, Deployment, client, unique_name
 
 pytestmark = pytest.mark.integration
 STALE_HOURS = 30  # the stopped database's newest backup: older than the default RPO
@@ -60,24 +59,6 @@ def assured(
     return AssuredRun(deployment, due, stopped, missing, execution["name"], report, execution)
 
 
-def notify_lines(run: AssuredRun) -> list[str]:
-    """The Notify function's log lines of this run, once its EMF lines are stored."""
-    logs = client("logs")
-
-    def probe() -> list[str] | None:
-        try:  # LocalStack stores the logs in the background, creating the group on first use
-            events = logs.filter_log_events(
-                logGroupName=f"/aws/lambda/{run.deployment.name}-notify"
-            )
-        except logs.exceptions.ResourceNotFoundException:
-            return None
-        lines = [event["message"].rstrip("\n") for event in events["events"]]
-        mine = [line for line in lines if f'"run_id":"{run.run_id}"' in line]
-        return lines if any(emf.is_emf(line) for line in mine) else None
-
-    return wait_until(probe, 30, f"the EMF lines of {run.run_id} in CloudWatch Logs")
-
-
 def by_id(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {i["source_id"]: i for name in ("created", "skipped", "failed") for i in report[name]}
 
@@ -111,7 +92,7 @@ def test_breach_goes_to_the_failure_topic(assured: AssuredRun) -> None:
 
 
 def test_notify_log_carries_the_documented_metrics(assured: AssuredRun) -> None:
-    lines = notify_lines(assured)
+    lines = notify_lines(assured.deployment.name, assured.run_id)
     mine = [line for line in lines if emf.is_emf(line) and assured.run_id in line]
     values = emf.values(mine)
     rpo = assured.report["rpo_hours"]
@@ -136,7 +117,7 @@ def test_notify_log_carries_the_documented_metrics(assured: AssuredRun) -> None:
 
 
 def test_every_function_line_carries_the_request_id_and_cold_start(assured: AssuredRun) -> None:
-    lines = notify_lines(assured)
+    lines = notify_lines(assured.deployment.name, assured.run_id)
     reports = [line for line in lines if line.startswith("REPORT RequestId: ")]
     request_ids = {line.split()[2] for line in reports}
     ours = [json.loads(line) for line in lines if line.startswith("{")]

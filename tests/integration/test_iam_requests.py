@@ -77,22 +77,34 @@ def recorded_calls() -> list[dict[str, Any]]:
     return [json.loads(line) for line in REQUEST_LOG.read_text().splitlines() if line.strip()]
 
 
+def _named_resource(record: dict[str, Any]) -> str | None:
+    """The snapshot, or the restore test's temporary database, a call creates or deletes."""
+    params, operation = record["params"], record["operation"]
+    if operation in ("RestoreDBClusterFromSnapshot", "DeleteDBCluster"):
+        return params.get("DBClusterIdentifier")
+    if operation in ("RestoreDBInstanceFromDBSnapshot", "CreateDBInstance", "DeleteDBInstance"):
+        return params.get("DBInstanceIdentifier")
+    return params.get("DBSnapshotIdentifier") or params.get("DBClusterSnapshotIdentifier")
+
+
 def snapshot_tags(records: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
-    """Tags each snapshot got when it was created (what a later delete is authorised against)."""
+    """Tags each snapshot (or temporary database) got when it was created: what a later delete is
+    authorised against."""
     tags: dict[str, dict[str, str]] = {}
     for record in records:
-        params = record["params"]
-        snapshot = params.get("DBSnapshotIdentifier") or params.get("DBClusterSnapshotIdentifier")
-        if record["operation"].startswith("Create") and snapshot:
-            tags[snapshot] = {tag["Key"]: tag["Value"] for tag in params.get("Tags", [])}
+        created = record["operation"].startswith(("Create", "Restore"))
+        resource = _named_resource(record)
+        if created and resource:
+            tags[resource] = {tag["Key"]: tag["Value"] for tag in record["params"].get("Tags", [])}
     return tags
 
 
 def as_call(record: dict[str, Any], tags: dict[str, dict[str, str]]) -> Call:
-    """A recorded call; a delete carries the tags its snapshot was created with."""
+    """A recorded call; a delete carries the tags its snapshot or database was created with."""
     params = record["params"]
-    snapshot = params.get("DBSnapshotIdentifier") or params.get("DBClusterSnapshotIdentifier")
-    resource_tags = tags.get(snapshot, {}) if record["operation"].startswith("Delete") else {}
+    resource = _named_resource(record)
+    deletes = record["operation"].startswith("Delete")
+    resource_tags = tags.get(resource, {}) if deletes and resource else {}
     return Call(record["service"], record["operation"], params, record["region"], resource_tags)
 
 

@@ -13,7 +13,7 @@ attribute (ModifyDBSnapshotAttribute / DescribeDBSnapshotAttributes).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -728,3 +728,38 @@ def test_copy_unfinished_at_the_wait_timeout_is_reported_copying_and_partial(
     assert engine.notify.run(timed_out).status == "PARTIAL"
     (message,) = regions.account.messages(regions.account.report_queue)
     assert message["copied"][0]["status"] == "copying"
+
+
+# -- on-demand runs limited to named targets (D10) -------------------------------------------------
+def test_a_targets_limited_prune_keeps_other_targets_copies_in_copy_regions(
+    regions: Regions,
+) -> None:
+    engine, ctx = copied_fleet(regions, retention_days=7)
+    (original,) = regions.account.snapshot_ids()
+    regions.account.instance("db-b")
+    other = replace(ctx, on_demand=OnDemand(TargetFilter(("db-b",))))
+    engine.prune.run(other)  # names db-b only: db-a's expired copy in EU stays
+    assert set(regions.eu_snapshots()) == {original}
+    named = replace(ctx, on_demand=OnDemand(TargetFilter(("DB-A",))))
+    engine.prune.run(named)
+    assert regions.eu_snapshots() == {}
+
+
+def test_a_targets_limited_run_deletes_only_those_targets_share_copies(regions: Regions) -> None:
+    orphans = {}
+    for source in ("db-a", "db-b"):
+        regions.account.instance(source)
+        original = f"{OURS}{source}-202601010000-abcdef12"
+        orphans[source] = share_copy_id(original, "rsm-test")
+        regions.account.rds.create_db_snapshot(
+            DBInstanceIdentifier=source, DBSnapshotIdentifier=orphans[source],
+            Tags=[{"Key": "ManagedBy", "Value": "rsm-test"},
+                  {"Key": "ShareCopyOf", "Value": original},
+                  {"Key": "SourceId", "Value": source}, {"Key": "SourceType", "Value": "instance"}],
+        )  # fmt: skip
+    engine = regions.engine(db_instance_identifiers=("db-a", "db-b"), backup_interval_hours=1)
+    ctx = context(run_id="run-2", on_demand=OnDemand(TargetFilter(("db-a",))))
+    run_create(engine, ctx, "db-a")  # plans Prune for db-a only
+    result = engine.prune.run(ctx)
+    assert [d.snapshot_id for d in result.deletions] == [orphans["db-a"]]
+    assert orphans["db-b"] in regions.account.snapshot_ids()

@@ -11,6 +11,7 @@ from botocore.exceptions import ReadTimeoutError
 from rds_snapshot_manager import handlers, logs
 from rds_snapshot_manager.services.run import BadEventError
 from rds_snapshot_manager.settings import SettingsError
+from tests import emf
 from tests.unit.conftest import NAME, OURS, TABLE, Account, inject_exception
 
 CONTRACT_ITEM_KEYS = {
@@ -240,6 +241,37 @@ def test_a_lost_create_response_is_confirmed_and_the_report_is_true(deployed: Ac
     assert set(created) == {"aurora-1", "aurora-1-1", "db-a"}
     assert created["db-a"]["snapshot_id"] in deployed.snapshot_ids()
     assert [(i["source_id"], i["error_code"]) for i in report["failed"]] == [("ghost", "NotFound")]
+
+
+def test_restore_test_cycle_through_the_handlers(
+    deployed: Account, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A restore-test execution (input {"restore_test": true}, D10) through all four handlers:
+    nothing snapshotted or pruned, one restore measured and deleted, the payloads small."""
+    monkeypatch.setenv("RSM_RESTORE_TEST", json.dumps({"db_instance_identifiers": ["db-a"]}))
+    deployed.instance("db-a")
+    deployed.snapshot("db-a", OURS + "db-a-old-1")
+    before = deployed.snapshot_ids()
+
+    final = run_cycle(state(input={"restore_test": True}))
+
+    assert final["create"] == {
+        "restoring": 1, "restored": 0, "failed": 0, "done": False, "timed_out": False,
+    }  # fmt: skip
+    assert (final["check"]["restored"], final["check"]["done"]) == (1, True)
+    assert final["notify"] == {"status": "OK", "published": True}
+    assert deployed.snapshot_ids() == before  # no snapshot made or deleted
+    [report] = deployed.messages(deployed.report_queue)
+    [test] = report["restore_tests"]
+    assert (test["source_id"], test["status"], test["deleted"]) == ("db-a", "restored", True)
+    instances = deployed.rds.describe_db_instances()["DBInstances"]
+    assert [db["DBInstanceIdentifier"] for db in instances] == ["db-a"]
+    # It lists no snapshot: no RPO judged, no storage priced, no fleet age for the RPO alarm.
+    assert "rpo_hours" not in report
+    assert "storage" not in report
+    names = {datum.name for datum in emf.data(capsys.readouterr().out.splitlines())}
+    assert {"Runs", "RestoreSeconds", "RestoreTestsFailed"} <= names
+    assert "MaxNewestSnapshotAgeHours" not in names
 
 
 def test_every_handler_line_carries_its_invocations_request_id(

@@ -164,14 +164,21 @@ def test_copy_share_counts_are_zero_without_those_fields() -> None:
 def test_restore_tests_give_restore_seconds_and_failures() -> None:
     restores = [
         {"source_type": "instance", "source_id": "db-a", "status": "restored",
-         "restore_seconds": 420.5},
+         "restore_seconds": 420.5, "deleted": True},
         {"source_type": "cluster", "source_id": "aurora-1", "status": "restored",
-         "restore_seconds": 900},
-        {"source_type": "instance", "source_id": "db-b", "status": "timed_out"},
-        {"source_type": "instance", "source_id": "db-c", "status": "failed"},
+         "restore_seconds": 900, "deleted": True},
+        {"source_type": "instance", "source_id": "db-b", "status": "timed_out", "deleted": True},
+        {"source_type": "instance", "source_id": "db-c", "status": "failed", "deleted": True},
     ]  # fmt: skip
     values = parsed({"status": "PARTIAL", "restore_tests": restores}, limit=1)
     assert values[("RestoreTestsFailed", RUN)] == 2
+    # A restore that worked but left its temporary database behind fails too (the report's rule).
+    left = [
+        *restores,
+        {"source_type": "instance", "source_id": "db-d", "status": "restored",
+         "restore_seconds": 300, "deleted": False},
+    ]  # fmt: skip
+    assert parsed({"status": "PARTIAL", "restore_tests": left})[("RestoreTestsFailed", RUN)] == 3
     # Both measured restores reach the deployment-wide set; only the first (by source) within
     # the limit gets its per-target set too.
     datums = emf.data(

@@ -119,6 +119,17 @@ CONFIGURATIONS = (
         needs=("role_path", "role_permissions_boundary"),
     ),
     Configuration(
+        "restore_test",
+        "restore tests on (issue 11), with deletion off: Prune only sweeps",
+        {
+            "db_instance_identifiers": ["orders-db"],
+            "db_cluster_identifiers": ["orders-aurora"],
+            "delete_old_snapshots": False,
+            "restore_test": {"db_subnet_group_name": "restore-tests"},
+        },
+        needs=("restore_test",),
+    ),
+    Configuration(
         "disaster_recovery",
         "copies to 2 Regions with their keys (one shared there), 2 accounts, a share key",
         {

@@ -46,6 +46,8 @@ class Deployment:
     delete_old_snapshots: bool = True
     kms_key_arn: str | None = None
     targets_s3_object: Mapping[str, str] | None = None
+    restore_test: bool = False  # module input restore_test set (issue 11, restore tests)
+    restore_subnet_group: str | None = None  # its db_subnet_group_name
     # Disaster recovery (issue 10): copy_to_regions entries as the module takes them.
     copy_to_regions: Sequence[Mapping[str, Any]] = ()
     share_with_account_ids: Sequence[str] = ()
@@ -107,6 +109,8 @@ def deployment_from_outputs(
         delete_old_snapshots=bool(variables.get("delete_old_snapshots", True)),
         kms_key_arn=variables.get("kms_key_arn"),
         targets_s3_object=variables.get("targets_s3_object"),
+        restore_test=variables.get("restore_test") is not None,
+        restore_subnet_group=(variables.get("restore_test") or {}).get("db_subnet_group_name"),
         copy_to_regions=tuple(variables.get("copy_to_regions") or ()),
         share_with_account_ids=tuple(variables.get("share_with_account_ids") or ()),
         share_kms_key_arn=variables.get("share_kms_key_arn"),
@@ -173,6 +177,24 @@ _ON_SNAPSHOT = {
     "DescribeDBSnapshotAttributes": ("snapshot", "DBSnapshotIdentifier"),
     "DescribeDBClusterSnapshotAttributes": ("cluster-snapshot", "DBClusterSnapshotIdentifier"),
 }
+# Calls that make a database from a snapshot, per the SAR's required resource types: (new kind, its
+# parameter, snapshot kind, snapshot parameter, the option/parameter groups the restore uses: the
+# snapshot's defaults here). The subnet group is the DBSubnetGroupName, else the default VPC's.
+_RESTORE = {
+    "RestoreDBInstanceFromDBSnapshot": (
+        "db", "DBInstanceIdentifier", "snapshot", "DBSnapshotIdentifier",
+        ("og:default:postgres-16", "pg:default.postgres16"),
+    ),
+    "RestoreDBClusterFromSnapshot": (
+        "cluster", "DBClusterIdentifier", "cluster-snapshot", "SnapshotIdentifier",
+        ("og:default:aurora-postgresql-16", "cluster-pg:default.aurora-postgresql16"),
+    ),
+}  # fmt: skip
+# Calls that delete a database: (kind, parameter).
+_DELETE_DATABASE = {
+    "DeleteDBInstance": ("db", "DBInstanceIdentifier"),
+    "DeleteDBCluster": ("cluster", "DBClusterIdentifier"),
+}
 # Describe calls: the named resource, else every resource of the first kind (``...:db:*``).
 _DESCRIBE = {
     "DescribeDBInstances": (("db", "DBInstanceIdentifier"),),
@@ -183,6 +205,46 @@ _DESCRIBE = {
         ("cluster", "DBClusterIdentifier"),
     ),
 }
+
+
+def _database_checks(
+    deployment: Deployment,
+    call: Call,
+    requested: Mapping[str, Any],
+    existing: Mapping[str, Any],
+) -> list[Request]:
+    """Restore tests' calls on databases: restore (every SAR-required resource type), add a
+    cluster's writer, delete."""
+    p, op, region = call.params, call.operation, call.region
+    action = f"rds:{op}"
+
+    def arn(kind: str, identifier: str) -> str:
+        return _rds_arn(deployment, kind, identifier, region)
+
+    checks: list[Request]
+    if op in _RESTORE:
+        kind, key, snapshot_kind, snapshot_key, groups = _RESTORE[op]
+        database = arn(kind, p[key])
+        subnet_group = arn("subgrp", p.get("DBSubnetGroupName") or "default")
+        checks = [Request(action, database, requested)]
+        checks += [Request(action, arn(snapshot_kind, p[snapshot_key]), requested)]
+        checks += [
+            Request(action, deployment.arn("rds", group, region), requested) for group in groups
+        ]
+        checks.append(Request(action, subnet_group, requested))
+        if requested:  # SAR: tagging on create also needs rds:AddTagsToResource
+            checks.append(Request("rds:AddTagsToResource", database, requested))
+    elif op == "CreateDBInstance":  # the writer of a restored cluster
+        database = arn("db", p["DBInstanceIdentifier"])
+        checks = [Request(action, database, requested)]
+        if p.get("DBClusterIdentifier"):
+            checks.append(Request(action, arn("cluster", p["DBClusterIdentifier"]), requested))
+        if requested:
+            checks.append(Request("rds:AddTagsToResource", database, requested))
+    else:  # _DELETE_DATABASE
+        kind, key = _DELETE_DATABASE[op]
+        checks = [Request(action, arn(kind, p[key]), existing)]
+    return checks
 
 
 def _rds(deployment: Deployment, call: Call) -> list[Request]:
@@ -211,6 +273,8 @@ def _rds(deployment: Deployment, call: Call) -> list[Request]:
             key_arn = _kms_key_arn(deployment, str(p["KmsKeyId"]), region)
             checks.append(Request("kms:CreateGrant", key_arn, {"kms:GrantIsForAWSResource": True}))
             checks.append(Request("kms:DescribeKey", key_arn))
+    elif op in (*_RESTORE, "CreateDBInstance", *_DELETE_DATABASE):
+        checks = _database_checks(deployment, call, requested, existing)
     elif op in _ON_SNAPSHOT:
         kind, key = _ON_SNAPSHOT[op]
         checks = [Request(action, arn(kind, p[key]), existing)]
@@ -584,6 +648,234 @@ MEMBERS = (
 MEMBERS_CLUSTER = "members-aurora"
 
 LEDGER_EXPECTED, LEDGER_FORBIDDEN = _ledger_cases()
+
+
+################################################################################
+# Restore tests (issue 11): restore only our snapshots into temporary databases (prefix + "rt-",
+# tagged ManagedBy), and delete only those (ManagedBy and RestoreTestOf on the database)
+################################################################################
+
+RESTORE_TAG = "RestoreTestOf"
+
+
+def _restores(d: Deployment) -> bool:
+    return d.restore_test
+
+
+def _temp_id(d: Deployment, stem: str = "orders-db") -> str:
+    return f"{d.prefix}rt-{stem}-0123abcd"
+
+
+def _temp_tags(d: Deployment, managed_by: str | None = None) -> list[dict[str, str]]:
+    return [*_tags(d, managed_by), {"Key": RESTORE_TAG, "Value": d.snapshot_id("orders-db")}]
+
+
+def _restore_instance(
+    d: Deployment,
+    target: str | None = None,
+    snapshot: str | None = None,
+    tags: list[dict[str, str]] | None = None,
+    subnet_group: str | None = None,
+) -> Call:
+    params: dict[str, Any] = {
+        "DBInstanceIdentifier": target or _temp_id(d),
+        "DBSnapshotIdentifier": snapshot or d.snapshot_id("orders-db"),
+        "DBInstanceClass": "db.t3.micro",
+        "Tags": _temp_tags(d) if tags is None else tags,
+    }
+    if subnet_group or d.restore_subnet_group:
+        params["DBSubnetGroupName"] = subnet_group or d.restore_subnet_group
+    return Call("rds", "RestoreDBInstanceFromDBSnapshot", params)
+
+
+def _delete_database(
+    operation: str,
+    identifier: Callable[[Deployment], str],
+    tags: Callable[[Deployment], dict[str, str]],
+) -> Callable[[Deployment], Call]:
+    key = "DBInstanceIdentifier" if operation == "DeleteDBInstance" else "DBClusterIdentifier"
+    return lambda d: Call(
+        "rds", operation, {key: identifier(d), "SkipFinalSnapshot": True}, resource_tags=tags(d)
+    )
+
+
+def _temp_resource_tags(d: Deployment) -> dict[str, str]:
+    return {MANAGED_BY: d.name, RESTORE_TAG: d.snapshot_id("orders-db")}
+
+
+CLEANERS = ("check", "prune", "notify")
+
+
+def _role_exists(role: str) -> Callable[[Deployment], bool]:
+    """Prune exists with deletion on, or to sweep restore-test leftovers."""
+    return lambda d: role != "prune" or d.delete_old_snapshots or d.restore_test
+
+
+RESTORE_EXPECTED: tuple[Case, ...] = (
+    Case(
+        "create",
+        "restore our snapshot into a temporary instance, tagged",
+        True,
+        _restore_instance,
+        _restores,
+    ),
+    Case(
+        "create",
+        "restore our cluster snapshot into a temporary cluster, tagged",
+        True,
+        lambda d: Call(
+            "rds",
+            "RestoreDBClusterFromSnapshot",
+            {
+                "DBClusterIdentifier": _temp_id(d, "orders-aurora"),
+                "SnapshotIdentifier": d.snapshot_id("orders-aurora"),
+                "Engine": "aurora-postgresql",
+                "Tags": _temp_tags(d),
+                **({"DBSubnetGroupName": d.restore_subnet_group} if d.restore_subnet_group else {}),
+            },
+        ),
+        _restores,
+    ),
+    Case(
+        "create",
+        "add the writer instance to a temporary cluster",
+        True,
+        lambda d: Call(
+            "rds",
+            "CreateDBInstance",
+            {
+                "DBInstanceIdentifier": _temp_id(d, "orders-aurora-writer"),
+                "DBClusterIdentifier": _temp_id(d, "orders-aurora"),
+                "Engine": "aurora-postgresql",
+                "DBInstanceClass": "db.t3.medium",
+                "Tags": _temp_tags(d),
+            },
+        ),
+        _restores,
+    ),
+    *(
+        Case(
+            role,
+            "describe temporary databases",
+            True,
+            lambda d: Call("rds", "DescribeDBInstances", {}),
+            _restores,
+        )
+        for role in CLEANERS
+    ),
+    *(
+        Case(
+            role,
+            "delete a temporary instance (ManagedBy and RestoreTestOf)",
+            True,
+            _delete_database("DeleteDBInstance", _temp_id, _temp_resource_tags),
+            _restores,
+        )
+        for role in CLEANERS
+    ),
+    *(
+        Case(
+            role,
+            "delete a temporary cluster (ManagedBy and RestoreTestOf)",
+            True,
+            _delete_database(
+                "DeleteDBCluster", lambda d: _temp_id(d, "orders-aurora"), _temp_resource_tags
+            ),
+            _restores,
+        )
+        for role in CLEANERS
+    ),
+)
+
+RESTORE_FORBIDDEN: tuple[Case, ...] = (
+    Case(
+        "create",
+        "restore into a database that is not temporary, even tagged",
+        False,
+        lambda d: _restore_instance(d, target="orders-db-restored"),
+        _restores,
+    ),
+    Case(
+        "create",
+        "restore into a temporary name without the ManagedBy tag",
+        False,
+        lambda d: _restore_instance(d, tags=[]),
+        _restores,
+    ),
+    Case(
+        "create",
+        "restore tagged ManagedBy = another deployment",
+        False,
+        lambda d: _restore_instance(d, tags=_temp_tags(d, OTHER)),
+        _restores,
+    ),
+    Case(
+        "create",
+        "restore into a subnet group other than the configured one",
+        False,
+        lambda d: _restore_instance(d, subnet_group="production-private"),
+        _restores,
+    ),
+    Case(
+        "create",
+        "restore from a hand-made snapshot",
+        False,
+        lambda d: _restore_instance(d, snapshot="nightly-by-hand"),
+        _restores,
+    ),
+    Case(
+        "create",
+        "restore at all, with restore tests off",
+        False,
+        _restore_instance,
+        lambda d: not d.restore_test,
+    ),
+    Case(
+        "create",
+        "delete a temporary instance (Create only restores)",
+        False,
+        _delete_database("DeleteDBInstance", _temp_id, _temp_resource_tags),
+    ),
+    *(
+        case
+        for role in CLEANERS
+        for case in (
+            Case(
+                role,
+                "delete a database that is not temporary (db:orders-db)",
+                False,
+                _delete_database("DeleteDBInstance", lambda d: "orders-db", _temp_resource_tags),
+                _role_exists(role),
+            ),
+            Case(
+                role,
+                "delete a cluster that is not temporary (cluster:orders-aurora)",
+                False,
+                _delete_database("DeleteDBCluster", lambda d: "orders-aurora", _temp_resource_tags),
+                _role_exists(role),
+            ),
+            Case(
+                role,
+                "delete a prefix+rt- database without the RestoreTestOf tag",
+                False,
+                _delete_database("DeleteDBInstance", _temp_id, lambda d: {MANAGED_BY: d.name}),
+                _role_exists(role),
+            ),
+            Case(
+                role,
+                "delete another deployment's temporary database",
+                False,
+                _delete_database(
+                    "DeleteDBInstance",
+                    lambda d: "rsm-00000000-rt-orders-db-0123abcd",
+                    lambda d: {MANAGED_BY: OTHER, RESTORE_TAG: "x"},
+                ),
+                _role_exists(role),
+            ),
+        )
+    ),
+)
+
 
 ################################################################################
 # Disaster recovery (issue 10): copies to other Regions, sharing, the share copy, their KMS keys
@@ -1150,6 +1442,7 @@ DR_FORBIDDEN: tuple[Case, ...] = (
 
 EXPECTED: tuple[Case, ...] = (
     *LEDGER_EXPECTED,
+    *RESTORE_EXPECTED,
     *DR_EXPECTED,
     # --- create: what every run needs
     Case(
@@ -1312,6 +1605,7 @@ EXPECTED: tuple[Case, ...] = (
 
 FORBIDDEN: tuple[Case, ...] = (
     *LEDGER_FORBIDDEN,
+    *RESTORE_FORBIDDEN,
     *DR_FORBIDDEN,
     # --- create must not create or tag anything that is not its own
     Case(

@@ -69,6 +69,9 @@ MAX_BATCH_ATTEMPTS = 8
 RUN_SK = "RUN"
 RUNS_HISTORY = "RUNS"
 LEASE_KEY = "LEASE"
+# Restore-test runs hold their own lease item (pk LEASE, sk RESTORE): one restore test at a time,
+# and never in the way of a backup run (docs/OPERATIONS.md, "Restore tests").
+RESTORE_LEASE_KEY = "RESTORE"
 SNAPSHOT_SK = "SNAPSHOT"
 SNAPSHOT_DELETED_SK = "DELETED"
 TARGET_PREFIX = "TARGETS#"
@@ -256,12 +259,14 @@ def _work_row(w: WorkItem) -> dict[str, Any]:
 
 
 def _work_item(row: Mapping[str, Any]) -> WorkItem:
+    # Empty fields are left out when written: a restore test of a target without a snapshot to
+    # restore has neither a snapshot id nor a target id.
     return WorkItem(
         WorkKind(row["kind"]),
-        row["snapshot_id"],
+        row.get("snapshot_id", ""),
         SourceRef(SourceType(row["source_type"]), row["source_id"]),
         row["region"],
-        row["target_id"],
+        row.get("target_id", ""),
         WorkState(row.get("state", "pending")),
         row.get("started_at", ""),
         row.get("done_at", ""),
@@ -304,9 +309,13 @@ class LedgerAdapter:
         )
 
     # -- the lease (one run at a time) -----------------------------------------------------------
-    def acquire_lease(self, run_id: str, now: datetime, seconds: float) -> Lease:
+    def acquire_lease(
+        self, run_id: str, now: datetime, seconds: float, *, key: str = LEASE_KEY
+    ) -> Lease:
         """Takes the deployment's lease for `seconds` when it is free, expired, or already this
-        run's (a retried Create keeps it). Otherwise says who holds it, and until when."""
+        run's (a retried Create keeps it). Otherwise says who holds it, and until when. `key` is
+        the lease item's sort key: LEASE_KEY for backup runs, RESTORE_LEASE_KEY for restore
+        tests."""
         until = int(now.timestamp() + seconds)
         for _ in range(2):  # the holder may release between our write and our read: try again
             taken = _unless_condition_failed(
@@ -315,7 +324,7 @@ class LedgerAdapter:
                     Item=_encode(
                         {
                             "pk": LEASE_KEY,
-                            "sk": LEASE_KEY,
+                            "sk": key,
                             "v": SCHEMA_VERSION,
                             "holder": run_id,
                             "lease_until": until,
@@ -335,7 +344,7 @@ class LedgerAdapter:
                 return Lease(True, run_id, until)
             current = self._client.get_item(
                 TableName=self._table,
-                Key=_encode({"pk": LEASE_KEY, "sk": LEASE_KEY}),
+                Key=_encode({"pk": LEASE_KEY, "sk": key}),
                 ConsistentRead=True,
             ).get("Item")
             if current:
@@ -343,13 +352,13 @@ class LedgerAdapter:
                 return Lease(False, str(held.get("holder", "")), int(held.get("lease_until", 0)))
         return Lease(False, "", 0)  # released and taken again in between: another run is on
 
-    def release_lease(self, run_id: str) -> bool:
+    def release_lease(self, run_id: str, *, key: str = LEASE_KEY) -> bool:
         """Frees the lease if this run still holds it. False when it does not (already released,
         or expired and taken over), which is fine: the lease was not ours to free."""
         return _unless_condition_failed(
             lambda: self._client.delete_item(
                 TableName=self._table,
-                Key=_encode({"pk": LEASE_KEY, "sk": LEASE_KEY}),
+                Key=_encode({"pk": LEASE_KEY, "sk": key}),
                 ConditionExpression="holder = :me",
                 ExpressionAttributeValues=_encode({":me": run_id}),
             )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -20,6 +20,7 @@ from rds_snapshot_manager.domain.model import (
     TargetOutcome,
     parse_utc,
 )
+from rds_snapshot_manager.domain.restore import Problem, RestoreTestConfig, TempDb
 from rds_snapshot_manager.domain.work import PUBLIC, ActionResult, WorkState
 from rds_snapshot_manager.iterables import chunked
 
@@ -37,6 +38,10 @@ INVALID_STATE = frozenset(
 )
 SNAPSHOT_NOT_FOUND = frozenset({"DBSnapshotNotFound", "DBSnapshotNotFoundFault",
                                 "DBClusterSnapshotNotFoundFault"})  # fmt: skip
+DB_ALREADY_EXISTS = frozenset({"DBInstanceAlreadyExists", "DBInstanceAlreadyExistsFault",
+                               "DBClusterAlreadyExistsFault"})  # fmt: skip
+DB_NOT_FOUND = frozenset({"DBInstanceNotFound", "DBInstanceNotFoundFault",
+                          "DBClusterNotFoundFault"})  # fmt: skip
 QUOTA_EXCEEDED = frozenset({"SnapshotQuotaExceeded", "SnapshotQuotaExceededFault"})
 TAG_MANAGED_BY = "ManagedBy"
 TAG_RUN_ID = "RunId"
@@ -123,6 +128,7 @@ class RdsAdapter:
                 status=item.get("DBInstanceStatus", ""),
                 tags=tuple(sorted(_tags(item.get("TagList")).items())),
                 cluster_id=item.get("DBClusterIdentifier") or None,
+                created_at=_utc(item.get("InstanceCreateTime")),
             )
             for page in pages
             for item in page.get("DBInstances", [])
@@ -135,6 +141,7 @@ class RdsAdapter:
                 ref=SourceRef(SourceType.CLUSTER, item["DBClusterIdentifier"]),
                 status=item.get("Status", ""),
                 tags=tuple(sorted(_tags(item.get("TagList")).items())),
+                created_at=_utc(item.get("ClusterCreateTime")),
             )
             for page in pages
             for item in page.get("DBClusters", [])
@@ -178,6 +185,7 @@ class RdsAdapter:
             managed_by=tags.get(TAG_MANAGED_BY),
             run_id=tags.get(TAG_RUN_ID),
             run_started_at=_tag_time(tags.get(TAG_RUN_STARTED_AT)),
+            engine=item.get("Engine", ""),
             copy_source_region=tags.get(TAG_COPY_SOURCE_REGION),
             share_copy_of=tags.get(TAG_SHARE_COPY_OF),
             # DB snapshots say `Encrypted`, cluster snapshots `StorageEncrypted`.
@@ -382,3 +390,121 @@ class RdsAdapter:
                 snapshot.snapshot_id, snapshot.source, False, code, error_message(error)
             )
         return Deletion(snapshot.snapshot_id, snapshot.source, True)
+
+    # -- restore tests (domain/restore.py) -------------------------------------------------------
+    def db_statuses(self, source_type: SourceType, ids: Sequence[str]) -> dict[str, str]:
+        """Status by id of the given instances or clusters only (Filters on the ids, 100 per
+        call); an id RDS does not list is absent."""
+        if source_type is SourceType.INSTANCE:
+            operation, key, filter_name = "describe_db_instances", "DBInstances", "db-instance-id"
+            id_field, status_field = "DBInstanceIdentifier", "DBInstanceStatus"
+        else:
+            operation, key, filter_name = "describe_db_clusters", "DBClusters", "db-cluster-id"
+            id_field, status_field = "DBClusterIdentifier", "Status"
+        statuses: dict[str, str] = {}
+        for chunk in chunked(ids, IDS_PER_CALL):
+            pages = self._client.get_paginator(operation).paginate(  # type: ignore[call-overload]
+                PaginationConfig=PAGE, Filters=[{"Name": filter_name, "Values": chunk}]
+            )
+            for page in pages:
+                statuses.update(
+                    {str(item[id_field]): str(item.get(status_field, "")) for item in page[key]}
+                )
+        return statuses
+
+    def cluster_snapshot_engine(self, snapshot_id: str) -> str:
+        """The engine of a cluster snapshot, which RestoreDBClusterFromSnapshot requires."""
+        items = self._client.describe_db_cluster_snapshots(DBClusterSnapshotIdentifier=snapshot_id)[
+            "DBClusterSnapshots"
+        ]
+        return str(items[0].get("Engine", "")) if items else ""
+
+    def restore(
+        self,
+        snapshot: Snapshot,
+        temp: TempDb,
+        config: RestoreTestConfig,
+        tags: Mapping[str, str],
+    ) -> Problem | None:
+        """Starts restoring `snapshot` into the temporary database, tagged in the same call; None
+        when started (or when a retry finds it already started: AlreadyExists)."""
+        network: dict[str, Any] = {"VpcSecurityGroupIds": list(config.vpc_security_group_ids)}
+        if config.db_subnet_group_name:
+            network["DBSubnetGroupName"] = config.db_subnet_group_name
+        if temp.source_type is SourceType.INSTANCE:
+            return _attempt(
+                lambda: self._client.restore_db_instance_from_db_snapshot(
+                    DBInstanceIdentifier=temp.db_id,
+                    DBSnapshotIdentifier=snapshot.snapshot_id,
+                    DBInstanceClass=config.instance_class,
+                    MultiAZ=False,
+                    PubliclyAccessible=False,
+                    DeletionProtection=False,
+                    Tags=_tag_list(tags),
+                    **network,
+                ),
+                DB_ALREADY_EXISTS,
+            )
+        problem = _attempt(
+            lambda: self._client.restore_db_cluster_from_snapshot(
+                DBClusterIdentifier=temp.db_id,
+                SnapshotIdentifier=snapshot.snapshot_id,
+                Engine=snapshot.engine,
+                DeletionProtection=False,
+                Tags=_tag_list(tags),
+                **network,
+            ),
+            DB_ALREADY_EXISTS,
+        )
+        if problem is not None:
+            return problem
+        # An Aurora cluster restored from a snapshot has no instance: its one writer is created in
+        # the cluster (RDS accepts it while the cluster is still being created).
+        return _attempt(
+            lambda: self._client.create_db_instance(
+                DBInstanceIdentifier=temp.writer_id,
+                DBClusterIdentifier=temp.db_id,
+                Engine=snapshot.engine,
+                DBInstanceClass=config.instance_class,
+                PubliclyAccessible=False,
+                Tags=_tag_list(tags),
+            ),
+            DB_ALREADY_EXISTS,
+        )
+
+    def delete_temp_db(self, temp: TempDb) -> Problem | None:
+        """Deletes a temporary database without a final snapshot and with its automated backups;
+        a cluster's writer first (RDS deletes a cluster only once its instances are deleting).
+        Gone already (a retry, or Check deleted it) is success."""
+        if temp.source_type is SourceType.INSTANCE or temp.writer_id:
+            problem = _attempt(
+                lambda: self._client.delete_db_instance(
+                    DBInstanceIdentifier=temp.writer_id or temp.db_id,
+                    SkipFinalSnapshot=True,
+                    DeleteAutomatedBackups=True,
+                ),
+                DB_NOT_FOUND,
+            )
+            if problem is not None or temp.source_type is SourceType.INSTANCE:
+                return problem
+        return _attempt(
+            lambda: self._client.delete_db_cluster(
+                DBClusterIdentifier=temp.db_id, SkipFinalSnapshot=True, DeleteAutomatedBackups=True
+            ),
+            DB_NOT_FOUND,
+        )
+
+
+def _tag_list(tags: Mapping[str, str]) -> list[TagTypeDef]:
+    return [{"Key": key, "Value": value} for key, value in tags.items()]
+
+
+def _attempt(call: Callable[[], object], tolerated: frozenset[str]) -> Problem | None:
+    """Runs one restore-test call: None when it succeeded or failed with a `tolerated` code
+    (AlreadyExists: a retry meets its own database; NotFound: already deleted)."""
+    try:
+        call()
+    except ClientError as error:
+        if error_code(error) not in tolerated:
+            return Problem(error_code(error), error_message(error))
+    return None

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from rds_snapshot_manager.domain.naming import VALID_ID
-from rds_snapshot_manager.domain.report import TARGET_LISTS
+from rds_snapshot_manager.domain.report import TARGET_LISTS, restore_test_passed
 
 NAMESPACE = "RdsSnapshotManager"
 DEPLOYMENT = "Deployment"
@@ -63,7 +63,6 @@ UNITS = {
 # A target without any available managed snapshot has no age; its metrics count it as this
 # many RPOs old, so it trips an alarm on `> rpo_hours` and stays on a dashboard's scale.
 NO_BACKUP_RPO_FACTOR = 2
-RESTORE_FAILED_STATUSES = ("failed", "timed_out")
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,8 +164,10 @@ def _run_values(
     if ages and not report.get("on_demand", {}).get("targets"):
         values[MAX_NEWEST_SNAPSHOT_AGE_HOURS] = ages[0][2]
     if "restore_tests" in report:
+        # Failed, timed out, or its temporary database left behind (deleted false): the report's
+        # own rule for a test that makes the run PARTIAL.
         values[RESTORE_TESTS_FAILED] = sum(
-            1 for item in report["restore_tests"] if item.get("status") in RESTORE_FAILED_STATUSES
+            1 for item in report["restore_tests"] if not restore_test_passed(item)
         )
     return values
 

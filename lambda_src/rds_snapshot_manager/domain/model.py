@@ -59,6 +59,7 @@ class Database:
     status: str
     tags: tuple[tuple[str, str], ...] = ()
     cluster_id: str | None = None  # for an instance that is a cluster member (any engine)
+    created_at: datetime | None = None  # InstanceCreateTime / ClusterCreateTime, once RDS sets it
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,7 @@ class Snapshot:
     managed_by: str | None = None
     run_id: str | None = None
     run_started_at: datetime | None = None  # the `RunStartedAt` tag: when the making run started
+    engine: str = ""  # what a restore test passes to RestoreDBClusterFromSnapshot (required there)
     # Disaster recovery (D8): the `CopySourceRegion` tag of a cross-region copy, the `ShareCopyOf`
     # tag of a re-encrypted shareable copy, the KMS key (None: unencrypted) and the region a copy
     # was copied from according to RDS (a copy in flight counts against the per-region limit).

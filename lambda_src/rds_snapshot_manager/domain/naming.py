@@ -91,7 +91,7 @@ def snapshot_id(name: str, run_id: str, source: SourceRef, run_time: datetime) -
     prefix = ownership_prefix(name)
     suffix = f"{run_time:%Y%m%d%H%M}-{digest}"
     room = MAX_LENGTH[source.source_type] - len(prefix) - len(suffix) - 1
-    stem = _sanitise(source.source_id)[:room].strip("-")
+    stem = sanitise(source.source_id)[:room].strip("-")
     return prefix + (f"{stem}-" if stem else "") + suffix
 
 
@@ -99,7 +99,7 @@ def is_valid_snapshot_id(value: str, source_type: SourceType) -> bool:
     return len(value) <= MAX_LENGTH[source_type] and VALID_ID.match(value) is not None
 
 
-def _sanitise(source_id: str) -> str:
+def sanitise(source_id: str) -> str:
     """Lowercase letters, digits and single hyphens; the prefix already starts with a letter."""
     return _HYPHENS.sub("-", _INVALID.sub("-", source_id.lower())).strip("-")
 

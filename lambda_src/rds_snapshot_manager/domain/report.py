@@ -46,6 +46,7 @@ class RunSummary:
     deletions: Sequence[Deletion]
     error: Mapping[str, Any] | None = None
     skipped_reason: str = ""  # set when another run held the lease (D5)
+    restore_tests: Sequence[Mapping[str, Any]] | None = None  # a restore-test run's (D9)
     work: Sequence[WorkItem] = ()  # copies and shares (D11)
     share_account_ids: Sequence[str] = ()
     assurance: Assurance | None = None  # judges RPO and prices storage; None: neither reported
@@ -78,6 +79,8 @@ def run_status(summary: RunSummary) -> str:
         or any(not d.deleted for d in summary.deletions)
         or summary.rpo_breaches()
     ):
+        return "PARTIAL"
+    if any(not restore_test_passed(test) for test in summary.restore_tests or ()):
         return "PARTIAL"
     # A copy or share that failed, or is unfinished at the wait timeout (the next run carries it).
     if any(w.state is not WorkState.DONE for w in summary.work if w.kind in REPORTED_WORK):
@@ -124,6 +127,8 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
         "shared": [_shared(w, summary.share_account_ids) for w in work if w.kind is WorkKind.SHARE],
     }
     report["counts"] = {name: len(report[name]) for name in LISTS}
+    if summary.restore_tests is not None:
+        report["restore_tests"] = list(summary.restore_tests)
     if assurance:
         report["rpo_hours"] = assurance.rpo_hours
         report["storage"] = storage(summary.outcomes, assurance.price_per_gib_month)
@@ -134,6 +139,12 @@ def build_report(summary: RunSummary) -> dict[str, Any]:
     elif summary.skipped_reason:
         report["reason"] = summary.skipped_reason
     return report
+
+
+def restore_test_passed(test: Mapping[str, Any]) -> bool:
+    """A restore test passes when it restored and its temporary database was deleted; a failed,
+    timed-out or unfinished one, or one whose database is left, is a failure (D9)."""
+    return test.get("status") == "restored" and bool(test.get("deleted"))
 
 
 def _type(outcome: TargetOutcome) -> str | None:
@@ -258,6 +269,16 @@ def email_text(report: Mapping[str, Any]) -> str:
         "copied": "{snapshot_id} of {source_type} {source_id} to {region} ({status})",
         "shared": "{snapshot_id} of {source_type} {source_id} in {region} ({status})",
     }
+    tests = report.get("restore_tests") or []
+    if tests:
+        lines += ["", "Restore tests:"]
+        lines += [
+            f"  - {t['source_id']} from {t['snapshot_id'] or '-'}: {t['status']}"
+            + (f" in {t['restore_seconds']:g} s" if "restore_seconds" in t else "")
+            + ("" if t["deleted"] else " (temporary database NOT deleted)")
+            + (f" [{t['error_code']}: {t['message']}]" if t.get("error_code") else "")
+            for t in tests
+        ]
     for name in LISTS:
         if report[name]:
             lines += ["", f"{name.replace('_', ' ').capitalize()}:"]

@@ -134,17 +134,8 @@ class CreateService:
             return CreateResult([], ctx.dry_run, 0)
         if ctx.on_demand is not None:
             logs.decision(ctx.run_id, "-", "create", "on-demand run", **ctx.on_demand.summary())
-        listed, file_failures = self._listed_ids(ctx)
-        resolution = resolve_targets(
-            TargetRequest(
-                instance_ids=settings.db_instance_identifiers,
-                cluster_ids=settings.db_cluster_identifiers,
-                listed_ids=tuple(listed),
-                selection_tags=settings.selection_tags,
-            ),
-            self._rds.instances(),
-            self._rds.clusters(),
-        )
+        listed, file_failures = self._listed_ids()
+        resolution = self.resolve(listed)
         if ctx.targets is not None:  # an on-demand run for some of the deployment's databases
             resolution = limit_to(resolution, ctx.targets)
         outcomes = file_failures + resolution.failed
@@ -240,7 +231,24 @@ class CreateService:
             for m in members
         ]
 
-    def _listed_ids(self, ctx: RunContext) -> tuple[list[str], list[TargetOutcome]]:
+    def resolve(self, listed: list[str] | None = None) -> Resolution:
+        """The deployment's targets: its lists, its selection tags and its list file (`listed`:
+        the file's ids when already read). Restore tests choose among them too."""
+        settings = self._settings
+        if listed is None:
+            listed = self._listed_ids()[0]
+        return resolve_targets(
+            TargetRequest(
+                instance_ids=settings.db_instance_identifiers,
+                cluster_ids=settings.db_cluster_identifiers,
+                listed_ids=tuple(listed),
+                selection_tags=settings.selection_tags,
+            ),
+            self._rds.instances(),
+            self._rds.clusters(),
+        )
+
+    def _listed_ids(self) -> tuple[list[str], list[TargetOutcome]]:
         if self._targets_file is None:
             return [], []
         try:

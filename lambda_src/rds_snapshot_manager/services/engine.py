@@ -1,4 +1,4 @@
-"""Wires settings and clients into the four services (composition root)."""
+"""Wires settings and clients into the services (composition root)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from rds_snapshot_manager.services.create import CreateService
 from rds_snapshot_manager.services.notify import NotifyService
 from rds_snapshot_manager.services.prune import PruneService
 from rds_snapshot_manager.services.reconcile import Reconciler
+from rds_snapshot_manager.services.restore import RestoreService
 from rds_snapshot_manager.settings import Settings
 
 
@@ -25,6 +26,7 @@ class Engine:
     check: CheckService
     prune: PruneService
     notify: NotifyService
+    restore: RestoreService
 
     @classmethod
     def build(cls, settings: Settings, clients: Clients) -> Engine:
@@ -41,10 +43,13 @@ class Engine:
             return RdsAdapter(clients.rds_in(region))
 
         reconciler = Reconciler(settings, rds, rds_in, lambda: KmsAdapter(clients.kms_in))
+        create = CreateService(settings, rds, ledger, targets_file)
+        restore = RestoreService(settings, rds, ledger, create.resolve)
         return cls(
             settings=settings,
-            create=CreateService(settings, rds, ledger, targets_file),
+            create=create,
             check=CheckService(settings, rds, ledger, reconciler),
-            prune=PruneService(settings, rds, ledger, rds_in),
-            notify=NotifyService(settings, ledger, Notifier(clients.sns)),
+            prune=PruneService(settings, rds, ledger, rds_in, restore),
+            notify=NotifyService(settings, ledger, Notifier(clients.sns), restore),
+            restore=restore,
         )

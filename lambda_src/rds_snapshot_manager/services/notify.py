@@ -9,7 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rds_snapshot_manager import logs
-from rds_snapshot_manager.adapters.ledger import LeaseState, LedgerAdapter, RunRecord
+from rds_snapshot_manager.adapters.ledger import (
+    LEASE_KEY,
+    RESTORE_LEASE_KEY,
+    LeaseState,
+    LedgerAdapter,
+    RunRecord,
+)
 from rds_snapshot_manager.adapters.notifier import Notifier, PublishFailedError
 from rds_snapshot_manager.domain import metrics
 from rds_snapshot_manager.domain.metrics import MetricContext
@@ -21,6 +27,7 @@ from rds_snapshot_manager.domain.report import (
     sns_subject,
 )
 from rds_snapshot_manager.domain.rpo import Assurance
+from rds_snapshot_manager.services.restore import RestoreService
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
 
@@ -36,17 +43,28 @@ class NotifyResult:
 
 
 class NotifyService:
-    def __init__(self, settings: Settings, ledger: LedgerAdapter, notifier: Notifier) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        ledger: LedgerAdapter,
+        notifier: Notifier,
+        restore: RestoreService,
+    ) -> None:
         self._settings = settings
         self._ledger = ledger
         self._notifier = notifier
+        self._restore = restore
 
     def run(self, ctx: RunContext) -> NotifyResult:
         record = self._ledger.read_run(ctx.run_id)
         if record.lease in (LeaseState.HELD, LeaseState.NONE):
             # Create, Check and Prune are over: the next run may start. Conditional on the holder,
             # so a retry, or a run that never got the lease, frees nothing of another run's.
-            self._ledger.release_lease(ctx.run_id)
+            self._ledger.release_lease(
+                ctx.run_id, key=RESTORE_LEASE_KEY if ctx.restore_test else LEASE_KEY
+            )
+        # Every path ends here (the Catch too): this run's temporary databases go now.
+        restore_tests = self._restore.finish(ctx) if ctx.restore_test else None
         report = build_report(
             RunSummary(
                 run_id=ctx.run_id,
@@ -61,8 +79,13 @@ class NotifyService:
                 ),
                 work=record.work,
                 share_account_ids=self._settings.share_with_account_ids,
+                restore_tests=restore_tests,
                 on_demand=ctx.on_demand.summary() if ctx.on_demand else None,
-                assurance=Assurance(
+                # A restore-test run lists no snapshot: it has no RPO to judge nor storage to
+                # price (its report would claim an empty fleet).
+                assurance=None
+                if ctx.restore_test
+                else Assurance(
                     ctx.started_at,
                     self._settings.rpo,
                     self._settings.snapshot_price_per_gib_month,

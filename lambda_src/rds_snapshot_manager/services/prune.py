@@ -16,6 +16,7 @@ from rds_snapshot_manager.domain.model import Deletion, Snapshot, SourceType
 from rds_snapshot_manager.domain.naming import is_our_copy, is_our_share_copy, is_ours
 from rds_snapshot_manager.domain.retention import RetentionPolicy, Selection, select_expired
 from rds_snapshot_manager.services.concurrency import run_bounded
+from rds_snapshot_manager.services.restore import RestoreService
 from rds_snapshot_manager.services.run import RunContext
 from rds_snapshot_manager.settings import Settings
 
@@ -88,13 +89,20 @@ class PruneService:
         rds: RdsAdapter,
         ledger: LedgerAdapter,
         rds_in: Callable[[str], RdsAdapter],
+        restore: RestoreService,
     ) -> None:
         self._settings = settings
         self._rds = rds
         self._ledger = ledger
         self._rds_in = rds_in
+        self._restore = restore
 
     def run(self, ctx: RunContext) -> PruneResult:
+        # Leftover restore-test databases are swept in every run while restore tests are on
+        # (daily backups find an execution that timed out long before the next weekly test).
+        self._restore.sweep(ctx)
+        if ctx.restore_test:
+            return PruneResult([], 0, 0)  # a restore-test run deletes no snapshot
         if not self._settings.delete_old_snapshots:
             logs.decision(ctx.run_id, "-", "prune", "disabled by delete_old_snapshots")
             return PruneResult([], 0, 0)
@@ -142,7 +150,8 @@ class PruneService:
         name = self._settings.name
         # Only this deployment's snapshots are kept in memory: slim records, one pass per kind.
         # A targets-limited run prunes only the databases it names (their clusters' snapshots,
-        # for a named cluster member, only when Create planned: it resolved the membership).
+        # for a named cluster member, only when Create planned: it resolved the membership); a
+        # share copy carries its original's SourceId/SourceType (D8).
         listed = [
             snapshot
             for kind in SourceType

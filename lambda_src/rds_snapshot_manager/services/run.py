@@ -47,6 +47,7 @@ class RunContext:
     dry_run: bool
     quota_override: int | None = None
     error: Mapping[str, Any] | None = None
+    restore_test: bool = False  # a restore-test run (D10): it creates and prunes no snapshots
     on_demand: OnDemand | None = None
 
     @property
@@ -77,10 +78,11 @@ class RunContext:
         started_at = _parse_time(event.get("started_at"), now)
         try:
             options = _run_options(event.get("input"))
+            restore_test = _restore_test(event.get("input"), settings, options)
         except BadEventError:
             if strict_input:
                 raise
-            options = RunOptions()
+            options, restore_test = RunOptions(), False
         error = event.get("error")
         return cls(
             run_id=run_id,
@@ -89,6 +91,7 @@ class RunContext:
             dry_run=settings.dry_run or options.dry_run,
             quota_override=options.quota,
             error=error if isinstance(error, Mapping) else None,
+            restore_test=restore_test,
             on_demand=options.on_demand,
         )
 
@@ -101,9 +104,10 @@ class RunOptions:
 
 
 # The execution input's only keys (common design decisions D5, D10); the module's schedule sends
-# {"dry_run": false}. The last three make a run on-demand.
+# {"dry_run": false}, the restore-test schedule {"restore_test": true}. `targets`, `force` and
+# `reason` make a run on-demand.
 ON_DEMAND_OPTIONS = ("targets", "force", "reason")
-RUN_OPTIONS = ("dry_run", "manual_snapshot_quota", *ON_DEMAND_OPTIONS)
+RUN_OPTIONS = ("dry_run", "manual_snapshot_quota", *ON_DEMAND_OPTIONS, "restore_test")
 TARGET_LISTS = ("db_instance_identifiers", "db_cluster_identifiers")
 # At most this many ids in input.targets (both lists together): the fleet size the benchmarks
 # prove (docs/PERFORMANCE.md), far above what a person names by hand.
@@ -209,6 +213,29 @@ def _reason(value: object) -> str | None:
             "RunReason on the snapshots)"
         )
     return value.strip() or None
+
+
+def _restore_test(run_input: object, settings: Settings, options: RunOptions) -> bool:
+    """`input.restore_test: true` makes the execution a restore-test run (the module's second
+    schedule sends it); refused when the deployment has no restore tests configured, and together
+    with the on-demand keys, which ask for snapshots a restore-test run never makes."""
+    value = run_input.get("restore_test", False) if isinstance(run_input, Mapping) else False
+    if not isinstance(value, bool):
+        raise BadEventError(
+            f"input.restore_test must be true or false (a JSON boolean); got {_shown(value)}"
+        )
+    if value and settings.restore_test is None:
+        raise BadEventError(
+            "input.restore_test is true, but this deployment has no restore tests configured "
+            "(module input restore_test, RSM_RESTORE_TEST)"
+        )
+    if value and options.on_demand is not None and isinstance(run_input, Mapping):
+        named = ", ".join(key for key in ON_DEMAND_OPTIONS if key in run_input)
+        raise BadEventError(
+            f"input.restore_test cannot be combined with {named}: a restore-test run creates and "
+            "prunes no snapshots; start an on-demand run separately"
+        )
+    return value
 
 
 def _shown(value: object) -> str:

@@ -32,6 +32,11 @@ Faults on new manual snapshots (instance and cluster):
   eventually consistent describes can be (a describe by its identifier answers ``NotFound``);
 - ``fail_snapshot`` (fraction): the snapshot ends ``failed`` instead of ``available``.
 
+Faults on restored databases (restore tests): ``fail_restore`` (fraction): a database restored
+from a snapshot (RestoreDBInstanceFromDBSnapshot, RestoreDBClusterFromSnapshot) ends
+``incompatible-restore`` (an instance) or ``failed`` (a cluster) instead of ``available``, as a
+restore RDS cannot complete does.
+
 Counters: ``calls`` (RDS calls seen), ``retries`` (calls whose ``amz-sdk-request`` header says
 attempt 2 or later: botocore's retries, counted where they arrive), one per fault kind,
 ``exhausted`` (throttles and drops injected on a call's last attempt: they reached the caller),
@@ -100,6 +105,7 @@ class Settings:
     invisible: float = 0.0
     invisible_seconds: float = 0.0
     fail_snapshot: float = 0.0
+    fail_restore: float = 0.0
 
     @classmethod
     def from_json(cls, raw: Any) -> Settings:
@@ -118,7 +124,10 @@ class Settings:
                 raise ValueError(f"chaos setting {name} must be a number >= 0; got {value!r}")
             values[name] = value
         settings = cls(**values)
-        fractions = {name: values[name] for name in (*CALL_FAULTS, "invisible", "fail_snapshot")}
+        fractions = {
+            name: values[name]
+            for name in (*CALL_FAULTS, "invisible", "fail_snapshot", "fail_restore")
+        }
         if any(value > 1 for value in fractions.values()) or settings.call_fault_rate > 1:
             raise ValueError(f"chaos fractions must be <= 1, and so must their sum: {fractions}")
         if int(settings.burst) != settings.burst:
@@ -244,6 +253,16 @@ class Chaos:
             }
             return fate
 
+    def restore_fails(self) -> bool:
+        """Draws whether a restored database fails (``fail_restore``)."""
+        with self._lock:
+            if self.settings is None or not self.injecting:
+                return False
+            if self._random.random() < self.settings.fail_restore:
+                self.counters["fail_restore"] += 1
+                return True
+            return False
+
     def deleted(self, snapshot_id: str, source_id: str, kind: str, tags: list[Any]) -> None:
         """Records a deletion; one of a snapshot made before the session is recorded too."""
         with self._lock:
@@ -362,6 +381,17 @@ def _records_creation(create: Method) -> Method:
     return create_recorded
 
 
+def _restores_with_faults(restore: Method, failed_status: str) -> Method:
+    @functools.wraps(restore)
+    def restore_maybe_failing(self: RDSBackend, *args: Any, **kwargs: Any) -> Any:
+        database = restore(self, *args, **kwargs)
+        if CHAOS.restore_fails():
+            database.status = failed_status
+        return database
+
+    return restore_maybe_failing
+
+
 def _records_deletion(delete: Method) -> Method:
     @functools.wraps(delete)
     def delete_recorded(self: RDSBackend, *args: Any, **kwargs: Any) -> Any:
@@ -402,6 +432,11 @@ def install() -> None:
         setattr(RDSBackend, name, _records_creation(getattr(RDSBackend, name)))
     for name in ("delete_db_snapshot", "delete_db_cluster_snapshot"):
         setattr(RDSBackend, name, _records_deletion(getattr(RDSBackend, name)))
+    for name, failed_status in (
+        ("restore_db_instance_from_db_snapshot", "incompatible-restore"),
+        ("restore_db_cluster_from_snapshot", "failed"),
+    ):
+        setattr(RDSBackend, name, _restores_with_faults(getattr(RDSBackend, name), failed_status))
     for name, not_found in (
         ("describe_db_snapshots", DBSnapshotNotFoundFault),
         ("describe_db_cluster_snapshots", DBClusterSnapshotNotFoundError),
