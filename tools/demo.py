@@ -117,8 +117,18 @@ def print_report(report: dict[str, Any], execution: dict[str, Any]) -> None:
             f"{storage['estimated_monthly_cost_usd']:.2f} USD a month (upper bound)"
         )
     if "restore_tests" in report:
-        columns = ("source_type", "source_id", "status", "restore_seconds", "deleted")
-        print_entries("restore tests", report["restore_tests"], columns)
+        tests = [
+            test
+            | {
+                "rto": f"restored in {test['restore_seconds']:g} s"
+                if test.get("restore_seconds") is not None
+                else "not restored",
+                "cleanup": "temporary database deleted" if test.get("deleted") else "NOT DELETED",
+            }
+            for test in report["restore_tests"]
+        ]
+        columns = ("source_type", "source_id", "status", "rto", "cleanup", "restored_id")
+        print_entries("restore tests", tests, columns)
 
 
 def print_next_steps(deployment: Deployment, run_id: str) -> None:
