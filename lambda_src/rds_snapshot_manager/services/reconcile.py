@@ -157,16 +157,9 @@ class _Poll:
         snapshot on every poll)."""
         rds = self.owner.rds_in(region)
         listed = _Region()
-        first_start = any(
-            row.kind is WorkKind.COPY and row.state is WorkState.PENDING and row.region == region
-            and _settled_status(self.home.get(row.snapshot_id)) is WorkState.DONE
-            for row in open_rows
-        ) and not any(
-            row.kind is WorkKind.COPY and row.region == region and row.started_at
-            for row in self.rows.values()
-        )  # fmt: skip
+        list_region = self._copy_can_start(region, open_rows) and not self._copy_started(region)
         for kind, ids in by_kind.items():
-            if not first_start:
+            if not list_region:
                 listed.snapshots.update(rds.snapshots_by_id(kind, sorted(ids)))
                 continue
             for snapshot in rds.manual_snapshots(kind):
@@ -185,6 +178,21 @@ class _Poll:
             ):
                 listed.in_flight.add(row.target_id)
         return listed
+
+    def _copy_can_start(self, region: str, open_rows: list[WorkItem]) -> bool:
+        """A pending copy to the region whose original is now available."""
+        return any(
+            row.kind is WorkKind.COPY and row.state is WorkState.PENDING and row.region == region
+            and _settled_status(self.home.get(row.snapshot_id)) is WorkState.DONE
+            for row in open_rows
+        )  # fmt: skip
+
+    def _copy_started(self, region: str) -> bool:
+        """This run has started a copy to the region already (a later poll: no listing)."""
+        return any(
+            row.kind is WorkKind.COPY and row.region == region and row.started_at
+            for row in self.rows.values()
+        )
 
     # -- transitions -----------------------------------------------------------------------------
     def advance(self, row: WorkItem) -> None:
